@@ -1,0 +1,81 @@
+"""The MLP-cell network of Chen et al. (NeurIPS 2022, Sec. 5.1).
+
+A linear stem to width m, then the cell: every parameterized edge is Linear(m, m) + ReLU with
+Kaiming-normal weights (so at initialisation an edge computes √2·ReLU(W x) with W ~ N(0, 1/m),
+the c_σ = 2 scaling of the NNGP), every non-parameterized edge is the identity (pooling has no
+meaning on a feature vector), ``none`` edges do not exist, and incoming edges are summed at a
+node. A concat output concatenates its nodes (DARTS-style cells); every input node of the cell
+receives the stem output. A linear head maps the output to the classes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from explorer.cells import Cell
+
+
+class LinearReLU(nn.Module):
+    def __init__(self, width: int, bias: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(width, width, bias=bias)
+        nn.init.kaiming_normal_(self.linear.weight, nonlinearity="relu")
+        if bias:
+            nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(self.linear(x))
+
+
+class MLPCellNet(nn.Module):
+    def __init__(self, cell: Cell, in_features: int, width: int = 1024, num_classes: int = 10,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.cell = cell
+        self.width = width
+        self.stem = nn.Linear(in_features, width, bias=bias)
+        # One module per live parameterized edge, keyed by the edge's index in cell.edges.
+        self.edge_ops = nn.ModuleDict({
+            str(i): LinearReLU(width, bias) for i, e in enumerate(cell.edges) if not e.absent and e.parameterized
+        })
+        self._incoming = {
+            v: [(i, e) for i, e in enumerate(cell.edges) if e.dst == v and not e.absent]
+            for v in range(cell.n_nodes)
+        }
+        concat = [e for e in cell.edges if e.op == "concat"]
+        out_width = width * len(concat) if concat else width
+        self.head = nn.Linear(out_width, num_classes, bias=bias)
+
+    def node_features(self, h: Tensor) -> dict[int, Tensor]:
+        """Features of every node reached from the inputs, given the stem output ``h``."""
+        feats: dict[int, Tensor] = {v: h for v in self.cell.inputs}
+        for v in self.cell.topological_order:
+            if v in feats:
+                continue
+            concat = any(e.op == "concat" for _, e in self._incoming[v])
+            parts = []
+            for i, e in self._incoming[v]:
+                if e.src not in feats:
+                    if concat:  # keep the concat width fixed: an unreachable node contributes zeros
+                        parts.append(torch.zeros_like(h))
+                    continue
+                x = feats[e.src]
+                parts.append(self.edge_ops[str(i)](x) if e.parameterized else x)
+            if not parts or (concat and all(e.src not in feats for _, e in self._incoming[v])):
+                continue
+            if concat:
+                feats[v] = torch.cat(parts, dim=-1)
+            else:
+                total = parts[0]
+                for p in parts[1:]:
+                    total = total + p
+                feats[v] = total
+        return feats
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.stem(x.flatten(1))
+        out = self.node_features(h).get(self.cell.output)
+        if out is None:  # no path to the output: the network sees nothing of its input
+            out = torch.zeros(h.shape[0], self.head.in_features, dtype=h.dtype, device=h.device)
+        return self.head(out)

@@ -1,0 +1,1 @@
+"""Shared Streamlit helpers for the pages (views only: no maths, no SQL)."""
