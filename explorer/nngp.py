@@ -15,6 +15,7 @@ Two quantities, both functions of K0 so the UI can draw curves:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -84,3 +85,23 @@ def lambda_min_2x2(diag: ArrayLike, off: ArrayLike) -> FloatArray:
 
 def sum_rule_lambda_min(cell: Cell, k0: ArrayLike) -> FloatArray:
     return lambda_min_2x2(*sum_rule_kernel(cell, k0))
+
+
+@dataclass(frozen=True)
+class KernelCurve:
+    key: str  # stable id: 'eq12', 'sum_rule', ...
+    label: str  # what to print beside the curve, including its assumption
+    values: FloatArray
+
+
+def curves(cell: Cell, k0: ArrayLike) -> list[KernelCurve]:
+    """Every NNGP quantity the editor draws over K0, each labelled with its assumption."""
+    from explorer.metrics import path_histogram  # metrics imports this module
+
+    k0 = np.asarray(k0, dtype=np.float64)
+    return [
+        KernelCurve("eq12", "Eq. 12 bound P − Σ_p f^{d_p}(K0) (per-path, Chen et al.)",
+                    eq12(path_histogram(cell), k0)),
+        KernelCurve("sum_rule", "λmin, sum rule (independent branches, no ReLU means)",
+                    sum_rule_lambda_min(cell, k0)),
+    ]
