@@ -9,10 +9,10 @@ op its concrete layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class OpClass(str, Enum):
+class OpClass(StrEnum):
     PARAMETERIZED = "parameterized"
     NON_PARAMETERIZED = "non_parameterized"
     NONE = "none"

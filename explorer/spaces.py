@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ def get_space(name: str) -> SpaceDef:
 # --- wirings -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def wirings(name: str) -> NDArray[np.int64]:
     """Source node of every edge, one row per wiring (edge j enters node ``edge_targets(name)[j]``)."""
     space = get_space(name)
@@ -190,7 +190,7 @@ def path_stats(
     return n[output].astype(np.int64), s[output].astype(np.int64), z[output].astype(np.int64)
 
 
-@lru_cache(maxsize=None)
+@cache
 def class_table(name: str) -> ClassTable:
     space = get_space(name)
     w = wirings(name)
@@ -236,7 +236,7 @@ class Box:
         }
 
 
-@lru_cache(maxsize=None)
+@cache
 def space_box(name: str) -> Box:
     t = class_table(name)
     ok = t.defined
