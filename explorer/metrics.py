@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from explorer import nngp
+from explorer import dag_kernel, nngp
 from explorer.cells import Cell, Edge
 
 MAX_LISTED_DEPTHS = 10_000  # path_depths lists at most this many d_p values
@@ -132,6 +132,7 @@ class CellMetrics:
     k0: float
     nngp_eq12: float
     nngp_lambda_min: float
+    nngp_exact_dag: float  # λmin of the exact infinite-width output kernel (dag_kernel)
     warnings: list[str]
 
     def to_dict(self) -> dict:
@@ -162,5 +163,6 @@ def metrics(cell: Cell, k0: float = DEFAULT_K0) -> CellMetrics:
         k0=float(k0),
         nngp_eq12=float(nngp.eq12(hist, k0)),
         nngp_lambda_min=float(nngp.lambda_min_2x2(diag, off)),
+        nngp_exact_dag=float(dag_kernel.exact_lambda_min(cell, k0)),
         warnings=list(cell.warnings),
     )

@@ -96,7 +96,8 @@ class KernelCurve:
 
 def curves(cell: Cell, k0: ArrayLike) -> list[KernelCurve]:
     """Every NNGP quantity the editor draws over K0, each labelled with its assumption."""
-    from explorer.metrics import path_histogram  # metrics imports this module
+    from explorer.dag_kernel import exact_lambda_min  # both import this module
+    from explorer.metrics import path_histogram
 
     k0 = np.asarray(k0, dtype=np.float64)
     return [
@@ -104,4 +105,6 @@ def curves(cell: Cell, k0: ArrayLike) -> list[KernelCurve]:
                     eq12(path_histogram(cell), k0)),
         KernelCurve("sum_rule", "λmin, sum rule (independent branches, no ReLU means)",
                     sum_rule_lambda_min(cell, k0)),
+        KernelCurve("exact_dag", "λmin, exact infinite width (ReLU means and correlated branches; "
+                    "centred inputs, independent weights per edge)", exact_lambda_min(cell, k0)),
     ]
