@@ -12,11 +12,13 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from explorer.errors import SpecError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class JobContext(Protocol):
@@ -51,15 +53,20 @@ class JobKind:
 
     def validate(self, spec: Mapping[str, Any] | str) -> BaseModel:
         """The spec as its pydantic model, or ``SpecError`` with every problem listed."""
-        try:
-            if isinstance(spec, str):
-                return self.spec_model.model_validate_json(spec)
-            return self.spec_model.model_validate(spec)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()
-            )
-            raise SpecError(f"invalid {self.name} spec: {problems}") from None
+        return validate_model(self.spec_model, spec, self.name)
+
+
+def validate_model(model: type[M], spec: Mapping[str, Any] | str, what: str) -> M:
+    """``spec`` as ``model``, or ``SpecError`` listing every problem (also for specs inside specs)."""
+    try:
+        if isinstance(spec, str):
+            return model.model_validate_json(spec)
+        return model.model_validate(spec)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SpecError(f"invalid {what} spec: {problems}") from None
 
 
 KINDS: dict[str, JobKind] = {}
