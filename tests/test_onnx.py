@@ -1,0 +1,78 @@
+"""ONNX export: the file passes onnx.checker and onnxruntime computes what torch computes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from explorer.cli import main
+from explorer.nets import build_network
+from explorer.nets.weights import load_weights, save_weights
+from explorer.onnx_export import export_onnx
+from explorer.presets import get_preset
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
+    yield
+    torch.set_num_threads(before)
+
+
+def _run(data: bytes, x: torch.Tensor) -> np.ndarray:
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x.numpy()})[0]
+
+
+def test_darts_network_exports_and_runs_the_same_in_onnxruntime() -> None:
+    torch.manual_seed(0)
+    # DARTS-V2: separable and dilated convs, skips (factorized reduce in the reduction cells), concat.
+    net = build_network(get_preset("DARTS-V2 normal cell").cell, "darts", input_shape=(3, 8, 8), num_classes=4,
+                        channels=4, layers=3)
+    net.train()
+    net(torch.randn(8, 3, 8, 8))  # move the BN running statistics off their defaults
+    data = export_onnx(net, (3, 8, 8))
+    assert net.training  # the caller's mode is restored
+    onnx.checker.check_model(onnx.load_from_string(data))
+    x = torch.randn(5, 3, 8, 8)  # another batch size than the export example: the batch is dynamic
+    with torch.no_grad():
+        expected = net.eval()(x).numpy()
+    np.testing.assert_allclose(_run(data, x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_cli_exports_a_trained_mlp(tmp_path, capsys) -> None:
+    cell = get_preset("DAG#3 (mixed)").cell
+    torch.manual_seed(1)
+    net = build_network(cell, "mlp", input_shape=(64,), width=16)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(save_weights(net))
+    out = tmp_path / "net.onnx"
+    code = main(["export-onnx", "--cell", cell.to_json_text(compact=True), "--network", "mlp", "--width", "16",
+                 "--input-shape", "64", "--weights", str(weights), "--out", str(out), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["parameters"] == sum(p.numel() for p in net.parameters())
+    x = torch.randn(3, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(_run(out.read_bytes(), x), net(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_cli_and_weights_errors_are_clear(tmp_path, capsys) -> None:
+    assert main(["export-onnx", "--cell", "|bogus~0|", "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["export-onnx", "--cell", "no/such/file.txt", "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    small = build_network(get_preset("DAG#1 (sequential)").cell, "mlp", input_shape=(4,), width=8)
+    other = build_network(get_preset("DAG#1 (sequential)").cell, "mlp", input_shape=(4,), width=16)
+    from explorer.errors import DataError
+
+    with pytest.raises(DataError, match="different network"):
+        load_weights(other, save_weights(small))
+    with pytest.raises(DataError, match="not a safetensors file"):
+        load_weights(other, b"not safetensors")
