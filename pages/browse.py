@@ -1,3 +1,232 @@
-from ui.common import coming_soon
+"""Warehouse browser: filter NAS-Bench-201 / NDS architectures by d̄, m̄ and more; Chen et al. Figure 5 live."""
 
-coming_soon("Warehouse", "NAS-Bench-201 and NDS results in DuckDB, filtered by d̄/m̄, with Chen et al.'s Figure 5 as a live chart.", "The benchmark warehouse")
+from __future__ import annotations
+
+import math
+from urllib.parse import quote
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from db.warehouse import Filter
+from explorer.benchmark_analysis import ReachableRegion
+from explorer.errors import UserError
+from explorer.settings import get_settings
+from ui.common import page_header
+from ui.warehouse import open_or_explain, pick_result_set
+
+HELP = """
+Every architecture of the benchmark warehouse with its connectivity metrics (computed by the same
+code as the editor) and its trained accuracy. Narrow the set in the sidebar.
+
+- **d̄ / m̄**: Chen et al.'s effective depth and width. Cells with no parameterized path have no
+  d̄/m̄; narrowing either slider drops them. The caption under each slider gives the space's box
+  (half radius, as in their Sec. 5.3).
+- **Figure 5**: one bubble per distinct (d̄, m̄): colour = mean accuracy, size = standard deviation.
+  Grey: unreachable, since m̄·d̄ is the number of parameterized paths (between 1 and the space's
+  largest path count) and d̄ cannot exceed the longest path.
+- **R**: multiple correlation of accuracy with (d̄, m̄) (linear least squares) over the filtered cells.
+- Chen et al. fixed 3 of NB201's 6 edges to convolutions for their Figure 5: pick *3* under *conv edges*.
+"""
+
+PAGE_SIZE = 50
+SAMPLE = 3000  # rows drawn in the parallel-coordinates view and the scatter matrix
+
+page_header("Warehouse", HELP)
+wh = open_or_explain()
+sb = st.sidebar
+sb.header("Filters")
+rs = pick_result_set(wh, "browse")
+base = Filter(rs.space, rs.dataset, rs.schedule, accuracy=rs.accuracy)  # type: ignore[arg-type]
+ranged = ["effective_depth", "effective_width", "cell_width", "cell_depth", "n_skip", "n_pool", "n_none",
+          "n_conv3x3", "n_conv1x1", rs.accuracy]
+full = wh.column_ranges(base, ranged)
+
+
+def box_of(space: str):
+    if space != "nb201":
+        return None
+    from explorer.spaces import space_box
+
+    return space_box("nb201")
+
+
+box = box_of(rs.space)
+F_BOX = 0.5
+ranges: dict[str, tuple[float | None, float | None]] = {}
+
+
+def range_slider(label: str, column: str, step: float, help: str | None = None, caption: str | None = None) -> None:
+    lo, hi = full.get(column, (None, None))
+    if lo is None or hi is None:
+        return
+    if step < 1:
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    lo, hi = round(lo, 6), round(hi, 6)
+    if hi <= lo:
+        return
+    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=f"browse_{column}_{rs.space}_{rs.dataset}", help=help)
+    if caption:
+        sb.caption(caption)
+    if value != (lo, hi):  # the full range keeps rows whose value is undefined
+        ranges[column] = value
+
+
+def box_caption(center: float, radius: float) -> str:
+    return f"▮ space box (f = ½): {center - F_BOX * radius:.2f} – {center + F_BOX * radius:.2f}"
+
+
+range_slider("Effective depth d̄", "effective_depth", 0.01,
+             caption=box_caption(box.center_depth, box.radius_depth) if box else None)
+range_slider("Effective width m̄", "effective_width", 0.01,
+             caption=box_caption(box.center_width, box.radius_width) if box else None)
+range_slider("Cell width (Shu et al.)", "cell_width", 0.25)
+range_slider("Cell depth (Shu et al.)", "cell_depth", 1.0)
+conv_choices = wh.column_ranges(base, ["n_conv"])["n_conv"]
+conv_lo, conv_hi = int(conv_choices[0] or 0), int(conv_choices[1] or 0)
+n_conv = sb.multiselect("Conv edges (parameterized ops)", list(range(conv_lo, conv_hi + 1)), default=[],
+                        key=f"browse_n_conv_{rs.space}", help="empty = any")
+with sb.expander("Op counts"):
+    for col, label in (("n_skip", "skip edges"), ("n_pool", "pooling edges"), ("n_none", "absent (none) edges"),
+                       ("n_conv3x3", "conv 3×3 edges"), ("n_conv1x1", "conv 1×1 edges")):
+        lo, hi = full.get(col, (None, None))
+        if lo is not None and hi is not None and hi > lo:
+            v = st.slider(label, int(lo), int(hi), (int(lo), int(hi)), key=f"browse_{col}_{rs.space}")
+            if v != (int(lo), int(hi)):
+                ranges[col] = v
+range_slider("Accuracy (%)", rs.accuracy, 0.1)
+
+proxy_names = wh.proxy_names(rs.space, rs.dataset)
+proxy_ranges: dict[str, tuple[float | None, float | None]] = {}
+chosen = sb.multiselect("Filter by proxies", proxy_names, key=f"browse_proxies_{rs.space}_{rs.dataset}")
+for proxy, (lo, hi) in wh.proxy_ranges(base, chosen).items():
+    if hi > lo:
+        v = sb.slider(proxy, float(lo), float(hi), (float(lo), float(hi)), key=f"browse_proxy_{proxy}_{rs.dataset}")
+        if v != (float(lo), float(hi)):
+            proxy_ranges[proxy] = v
+
+f = Filter(rs.space, rs.dataset, rs.schedule, ranges=ranges, n_conv=tuple(n_conv) or None,
+           proxy_ranges=proxy_ranges, accuracy=rs.accuracy)  # type: ignore[arg-type]
+count = wh.count(f)
+groups = wh.figure5(f)
+r_value, r_n = wh.multiple_r(f)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Architectures", f"{count:,}")
+c2.metric("With defined d̄/m̄", f"{r_n:,}")
+c3.metric("(d̄, m̄) groups", f"{len(groups):,}")
+c4.metric("R: accuracy ~ (d̄, m̄)", "—" if r_value is None else f"{r_value:.3f}",
+          help="Multiple correlation of accuracy with d̄ and m̄ (least squares with intercept)")
+
+# --- Figure 5 ------------------------------------------------------------------------------------
+st.subheader("Chen et al. Figure 5: accuracy by (d̄, m̄)")
+if groups.empty:
+    st.info("No architecture with defined d̄/m̄ matches these filters.")
+else:
+    extent = wh.space_extent(rs.space)
+    region = ReachableRegion(extent["max_paths"], extent["max_depth"])
+    d_max = max(float(groups["effective_depth"].max()), region.max_depth) * 1.08
+    m_max = float(groups["effective_width"].max()) * 1.15
+    edge = region.boundary(d_max)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.r_[edge["depth"], edge["depth"][::-1]],
+                             y=np.r_[np.minimum(edge["upper"], m_max), np.full(len(edge["depth"]), m_max)],
+                             fill="toself", fillcolor="rgba(128,128,128,0.25)", line={"width": 0},
+                             name="unreachable (m̄·d̄ > max paths)", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=np.r_[edge["depth"], edge["depth"][::-1]],
+                             y=np.r_[np.zeros(len(edge["depth"])), np.minimum(edge["lower"], m_max)[::-1]],
+                             fill="toself", fillcolor="rgba(128,128,128,0.25)", line={"width": 0},
+                             name="unreachable (m̄·d̄ < 1)", hoverinfo="skip"))
+    if region.max_depth < d_max:
+        fig.add_vrect(x0=region.max_depth, x1=d_max, fillcolor="rgba(128,128,128,0.25)", line_width=0)
+    std = groups["std_acc"].fillna(0.0)
+    size = 8 + 40 * std / max(float(std.max()), 1e-9)
+    fig.add_trace(go.Scatter(
+        x=groups["effective_depth"], y=groups["effective_width"], mode="markers", name="(d̄, m̄) groups",
+        marker={"size": size, "color": groups["mean_acc"], "colorscale": "Viridis", "showscale": True,
+                "colorbar": {"title": "mean acc %"}, "line": {"width": 0.5, "color": "black"}},
+        customdata=np.c_[groups["n"], groups["mean_acc"], std],
+        hovertemplate="d̄ %{x:.3f}, m̄ %{y:.3f}<br>n %{customdata[0]}<br>mean %{customdata[1]:.2f} %"
+                      "<br>std %{customdata[2]:.2f}<extra></extra>"))
+    if box is not None:
+        fig.add_shape(type="rect", x0=box.center_depth - F_BOX * box.radius_depth,
+                      x1=box.center_depth + F_BOX * box.radius_depth,
+                      y0=box.center_width - F_BOX * box.radius_width, y1=box.center_width + F_BOX * box.radius_width,
+                      line={"color": "crimson", "dash": "dash"}, name="box")
+    fig.update_layout(xaxis_title="effective depth d̄", yaxis_title="effective width m̄", height=480,
+                      xaxis_range=[0, d_max], yaxis_range=[0, m_max], legend={"orientation": "h", "y": -0.2})
+    st.plotly_chart(fig, key="figure5")
+    st.caption("Bubble size: standard deviation of accuracy within the group. Dashed: the space's box (f = ½). "
+               "Grey: unreachable (d̄, m̄).")
+
+tab_table, tab_par, tab_splom, *tab_sql = st.tabs(
+    ["Results", "Parallel coordinates", "Scatter matrix"] + ([] if get_settings().read_only else ["SQL"]))
+
+with tab_table:
+    sort_cols = ["accuracy", "effective_depth", "effective_width", "cell_width", "cell_depth", "n_conv",
+                 "params_m", "paths", "nngp_eq12", "arch_id"]
+    t1, t2, t3 = st.columns([2, 1, 1])
+    order_by = t1.selectbox("Sort by", sort_cols, key="browse_sort")
+    descending = t2.toggle("Descending", True, key="browse_desc")
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
+    rows = wh.rows(f, order_by=order_by, descending=descending, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    rows.insert(0, "open", ["./?cell=" + quote(text, safe="") for text in rows["cell_text"]])
+    st.dataframe(rows.drop(columns=["cell_text"]), hide_index=True, key="browse_table", column_config={
+        "open": st.column_config.LinkColumn("Editor", display_text="open ↗",
+                                            help="Open this cell in the editor"),
+        "arch_str": st.column_config.TextColumn("Architecture", width="large"),
+    })
+    st.caption(f"Rows {(page_no - 1) * PAGE_SIZE + 1:,}–{min(page_no * PAGE_SIZE, count):,} of {count:,}.")
+    d1, d2 = st.columns(2)
+    name = f"{rs.space.replace(':', '_')}_{rs.dataset}_{rs.schedule}"
+    d1.download_button("Download CSV", lambda: wh.export(f, "csv"), file_name=f"{name}.csv", mime="text/csv",
+                       key="browse_csv")
+    d2.download_button("Download Parquet", lambda: wh.export(f, "parquet"), file_name=f"{name}.parquet",
+                       mime="application/vnd.apache.parquet", key="browse_parquet")
+
+dims = ["effective_depth", "effective_width", "cell_width", "cell_depth", "params_m", "accuracy"]
+proxy_pick = None
+if proxy_names:
+    proxy_pick = st.selectbox("Proxy shown in the views below", proxy_names, key="browse_view_proxy")
+sample = wh.rows(f, proxies=[proxy_pick] if proxy_pick else [], order_by="arch_id", descending=False)
+if len(sample) > SAMPLE:
+    sample = sample.sample(SAMPLE, random_state=0)
+view_dims = dims + ([f"proxy_{proxy_pick}"] if proxy_pick else [])
+view_dims = [d for d in view_dims if d in sample and sample[d].notna().any()]
+
+with tab_par:
+    if sample.empty:
+        st.info("No rows.")
+    else:
+        st.plotly_chart(px.parallel_coordinates(sample, dimensions=view_dims, color="accuracy",
+                                                color_continuous_scale="Viridis"), key="browse_parcoords")
+        st.caption(f"{len(sample):,} architectures" + (" (random sample)" if count > SAMPLE else ""))
+
+with tab_splom:
+    if sample.empty:
+        st.info("No rows.")
+    else:
+        fig = px.scatter_matrix(sample, dimensions=view_dims, color="accuracy", color_continuous_scale="Viridis",
+                                opacity=0.5, height=800)
+        fig.update_traces(marker={"size": 3}, diagonal_visible=False)
+        st.plotly_chart(fig, key="browse_splom")
+
+if tab_sql:
+    with tab_sql[0]:
+        st.caption("One read-only SELECT over architectures, results, proxies, hardware, curves, sources, meta "
+                   "(10,000 rows, 10 s at most).")
+        sql = st.text_area("SQL", "SELECT space, dataset, schedule, count(*) AS n, max(test_acc) AS best\n"
+                           "FROM results JOIN architectures USING (arch_id)\nGROUP BY ALL ORDER BY ALL",
+                           key="browse_sql", height=120)
+        if st.button("Run query", key="browse_sql_run"):
+            try:
+                res = wh.query(sql)
+            except UserError as exc:
+                st.error(str(exc))
+            else:
+                st.dataframe(res.frame, hide_index=True)
+                if res.truncated:
+                    st.caption(f"First {res.row_limit:,} rows.")

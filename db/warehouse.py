@@ -1,0 +1,599 @@
+"""The benchmark warehouse: one DuckDB file of architectures, results, proxies, hardware and curves.
+
+Written only by ``build_warehouse`` (validate every input, build into a new file beside the target,
+swap it in with ``os.replace``), read only through ``Warehouse`` (read-only connection with file
+access disabled, one cursor per call so Streamlit sessions can share it). The schema is
+``SCHEMA_SQL``; docs/warehouse.md explains every column.
+
+DuckDB facts this relies on (NOTES.md): a read-write connection locks the file for every other
+process, so nothing but the build ever opens one, and the build only opens its temporary file;
+within one process DuckDB caches database instances by path, so ``open_shared`` closes a stale
+connection before opening a rebuilt file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+from tqdm import tqdm
+
+from db import ingest
+from explorer.errors import DataError, UserError
+
+SCHEMA_VERSION = 1
+
+SCHEMA_SQL = """
+CREATE TABLE architectures (
+    arch_id            BIGINT PRIMARY KEY,  -- NB201: arch_index; NDS: 1,000,000 + running number
+    space              VARCHAR NOT NULL,    -- 'nb201' or 'nds:<file stem>' (e.g. 'nds:DARTS')
+    source_id          BIGINT NOT NULL,     -- NB201 arch_index / position of the entry in the NDS file
+    arch_str           VARCHAR NOT NULL,    -- NB201 arch string; NDS: the normal cell's genotype JSON
+    cell_text          VARCHAR NOT NULL,    -- Cell.to_text() of the cell the metrics describe (editor link)
+    genotype_json      VARCHAR,             -- NDS: the full genotype (normal and reduce) as given
+    e01 VARCHAR, e02 VARCHAR, e12 VARCHAR, e03 VARCHAR, e13 VARCHAR, e23 VARCHAR,  -- NB201 edge ops
+    unique_str         VARCHAR,             -- NB201: NATS 'unique string' (equivalent cells share it)
+    n_conv             INTEGER NOT NULL,    -- live edges with a parameterized op (conv/linear)
+    n_skip             INTEGER NOT NULL,
+    n_pool             INTEGER NOT NULL,
+    n_none             INTEGER NOT NULL,    -- 'none' edges (absent)
+    n_conv3x3          INTEGER,             -- NB201 only
+    n_conv1x1          INTEGER,             -- NB201 only
+    paths              BIGINT NOT NULL,     -- P: input → output paths through live edges
+    effective_depth    DOUBLE,              -- d̄ (NULL when undefined, see undefined_reason)
+    effective_width    DOUBLE,              -- m̄
+    undefined_reason   VARCHAR,
+    cell_width         DOUBLE NOT NULL,     -- Shu et al. width (in units of c)
+    cell_depth         INTEGER,             -- Shu et al. depth (edges on the longest path; NULL: no path)
+    n_parameterized_ops INTEGER NOT NULL,
+    k0                 DOUBLE NOT NULL,     -- the K0 of the NNGP columns (0.5)
+    nngp_eq12          DOUBLE NOT NULL,     -- Chen et al. Eq. 12 bound P − Σ_p f^{d_p}(K0)
+    nngp_lambda_min    DOUBLE NOT NULL,     -- λmin of the sum-rule kernel
+    params_m           DOUBLE,              -- parameters (millions); NB201: CIFAR-10 network
+    flops_m            DOUBLE,              -- MFLOPs; NB201: CIFAR-10 network, 9,445 cells only
+    net_width          INTEGER,             -- network: initial channels (NB201: 16)
+    net_depth          INTEGER              -- network: cells per stage (NB201: 5) / NDS net.depth
+);
+CREATE TABLE results (
+    arch_id      BIGINT NOT NULL REFERENCES architectures (arch_id),
+    dataset      VARCHAR NOT NULL,   -- cifar10, cifar10valid, cifar100, imagenet16, imagenet (NDS _in)
+    schedule     VARCHAR NOT NULL,   -- '<epochs>ep' (seed mean) or '<epochs>ep-single' (one seed)
+    epochs       INTEGER NOT NULL,
+    seeds        VARCHAR NOT NULL,   -- 'mean' | 'single'
+    test_acc     DOUBLE,             -- top-1 %, NULL where the source has none
+    valid_acc    DOUBLE,
+    rng_seed     BIGINT,             -- NDS
+    base_lr      DOUBLE,             -- NDS
+    weight_decay DOUBLE,             -- NDS
+    source       VARCHAR NOT NULL,
+    PRIMARY KEY (arch_id, dataset, schedule)
+);
+CREATE TABLE proxies (
+    arch_id BIGINT NOT NULL REFERENCES architectures (arch_id),
+    dataset VARCHAR NOT NULL,
+    proxy   VARCHAR NOT NULL,        -- naswot_v1, zen, epe_nas, fisher, ..., flops, params
+    value   DOUBLE NOT NULL,         -- missing scores (NaN, -1e8 sentinel) have no row
+    source  VARCHAR NOT NULL,
+    PRIMARY KEY (arch_id, dataset, proxy)
+);
+CREATE TABLE hardware (
+    arch_id BIGINT NOT NULL REFERENCES architectures (arch_id),
+    dataset VARCHAR NOT NULL,
+    edgegpu_latency_ms DOUBLE, edgegpu_energy_mj DOUBLE, raspi4_latency_ms DOUBLE,
+    edgetpu_latency_ms DOUBLE, pixel3_latency_ms DOUBLE, eyeriss_latency_ms DOUBLE,
+    eyeriss_energy_mj DOUBLE, eyeriss_arithmetic_intensity DOUBLE, fpga_latency_ms DOUBLE,
+    fpga_energy_mj DOUBLE,
+    PRIMARY KEY (arch_id, dataset)
+);
+CREATE TABLE curves (
+    arch_id    BIGINT NOT NULL REFERENCES architectures (arch_id),
+    dataset    VARCHAR NOT NULL,
+    schedule   VARCHAR NOT NULL,
+    epoch      INTEGER NOT NULL,     -- 1-based
+    train_loss DOUBLE,
+    train_acc  DOUBLE,               -- 100 − train_ep_top1
+    test_acc   DOUBLE,               -- 100 − test_ep_top1
+    PRIMARY KEY (arch_id, dataset, schedule, epoch)
+);
+CREATE TABLE sources (
+    path   VARCHAR NOT NULL,
+    kind   VARCHAR NOT NULL,         -- 'nb201' | 'nds'
+    bytes  BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL
+);
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+"""
+
+TABLE_ORDER = ("architectures", "results", "proxies", "hardware", "curves", "sources")
+
+# Columns a Filter may constrain with a range (whitelist: they go into SQL by name).
+RANGE_COLUMNS: dict[str, str] = {
+    "effective_depth": "a.effective_depth", "effective_width": "a.effective_width",
+    "cell_width": "a.cell_width", "cell_depth": "a.cell_depth", "paths": "a.paths",
+    "n_conv": "a.n_conv", "n_skip": "a.n_skip", "n_pool": "a.n_pool", "n_none": "a.n_none",
+    "n_conv3x3": "a.n_conv3x3", "n_conv1x1": "a.n_conv1x1", "params_m": "a.params_m",
+    "flops_m": "a.flops_m", "nngp_eq12": "a.nngp_eq12", "test_acc": "r.test_acc", "valid_acc": "r.valid_acc",
+}
+ROW_COLUMNS = (
+    "arch_id", "space", "source_id", "arch_str", "cell_text", "effective_depth", "effective_width",
+    "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool", "n_none", "n_parameterized_ops",
+    "nngp_eq12", "params_m", "flops_m", "net_width", "net_depth",
+)
+RESULT_COLUMNS = ("dataset", "schedule", "epochs", "seeds", "test_acc", "valid_acc")
+DEFAULT_ROW_LIMIT = 10_000
+DEFAULT_TIMEOUT_S = 10.0
+MAX_PAGE = 1_000
+
+
+# --- build -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    db: Path
+    counts: dict[str, int]
+    nb201_files: list[str]
+    nds_files: list[str]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"db": str(self.db), "counts": self.counts, "nb201_files": self.nb201_files,
+                "nds_files": self.nds_files, "seconds": round(self.seconds, 2)}
+
+
+def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Sequence[str | Path] = (),
+                    *, progress: bool = False) -> BuildReport:
+    """Validate every input, then write a new warehouse at ``db`` atomically.
+
+    On any problem (``DataError``) or interruption the existing file at ``db`` is left untouched.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    db = Path(db)
+    if nb201_dir is None and not nds:
+        raise UserError("nothing to build: give --nb201-dir and/or --nds files")
+    problems = ingest.Problems()
+    bar = tqdm(total=None, desc="validating", unit="file", disable=not progress, leave=False)
+    frames: dict[str, pd.DataFrame] = {}
+    if nb201_dir is not None:
+        frames = ingest.read_nb201(Path(nb201_dir), problems)
+        bar.update(len(frames))
+    problems.raise_if_any()
+    nds_files = ingest.read_nds(Path(p) for p in nds)
+    bar.update(len(nds_files))
+    bar.close()
+
+    tables = ingest.Tables()
+    n_cells = (ingest.NB201_CELLS if frames else 0) + sum(len(f) for f in nds_files)
+    with tqdm(total=n_cells, desc="computing metrics", unit="cell", disable=not progress) as bar:
+        if frames:
+            ingest.nb201_tables(frames, tables, bar.update)
+        ingest.nds_tables(nds_files, tables, bar.update)
+    sources = ([Path(nb201_dir) / name for name in frames] if nb201_dir is not None else []) + [Path(p) for p in nds]
+    for path in sources:
+        tables.sources.append({"path": str(path), "kind": "nds" if path.suffix == ".json" else "nb201",
+                               "bytes": path.stat().st_size, "sha256": _sha256(path)})
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f".{db.name}.building-{os.getpid()}")
+    _remove(tmp)
+    try:
+        counts = _write(tmp, tables, progress)
+        os.replace(tmp, db)  # atomic on one filesystem: readers see the old or the new file
+    finally:
+        _remove(tmp)
+    return BuildReport(db, counts, list(frames), [str(p) for p in nds], time.perf_counter() - t0)
+
+
+def _write(path: Path, tables: ingest.Tables, progress: bool) -> dict[str, int]:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(SCHEMA_SQL)
+        counts = {}
+        for name in tqdm(TABLE_ORDER, desc="writing", unit="table", disable=not progress, leave=False):
+            rows = getattr(tables, name)
+            cols = [c[0] for c in con.execute(f"DESCRIBE {name}").fetchall()]
+            if rows:
+                frame = pd.DataFrame.from_records(rows, columns=cols)  # noqa: F841 (scanned by name below)
+                con.execute(f"INSERT INTO {name} SELECT * FROM frame")
+            counts[name] = len(rows)
+        meta = {"schema_version": str(SCHEMA_VERSION), "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "k0": str(ingest.DEFAULT_K0)}
+        con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return counts
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+Range = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the browse page (or a script) selects: one result set and ranges over columns.
+
+    ``ranges`` maps a name of ``RANGE_COLUMNS`` to (low, high), either end None for open;
+    ``proxy_ranges`` maps a proxy name to (low, high) over its score on ``proxy_dataset(dataset)``.
+    Architectures whose d̄/m̄ is undefined drop out of any d̄/m̄ range.
+    """
+
+    space: str = "nb201"
+    dataset: str = "cifar10"
+    schedule: str = "200ep"
+    ranges: Mapping[str, Range] = field(default_factory=dict)
+    n_conv: tuple[int, ...] | None = None  # allowed numbers of conv edges (None: any)
+    proxy_ranges: Mapping[str, Range] = field(default_factory=dict)
+    accuracy: Literal["test_acc", "valid_acc"] = "test_acc"
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL condition over ``architectures a JOIN results r`` and its parameters."""
+        sql = ["a.space = ?", "r.dataset = ?", "r.schedule = ?"]
+        params: list[Any] = [self.space, self.dataset, self.schedule]
+        for name, (lo, hi) in self.ranges.items():
+            if name not in RANGE_COLUMNS:
+                raise UserError(f"cannot filter on {name!r}; columns: {', '.join(RANGE_COLUMNS)}")
+            col = RANGE_COLUMNS[name]
+            if lo is not None:
+                sql.append(f"{col} >= ?")
+                params.append(float(lo))
+            if hi is not None:
+                sql.append(f"{col} <= ?")
+                params.append(float(hi))
+        if self.n_conv is not None:
+            sql.append(f"a.n_conv IN ({', '.join('?' * len(self.n_conv)) or 'NULL'})")
+            params.extend(int(n) for n in self.n_conv)
+        for proxy, (lo, hi) in self.proxy_ranges.items():
+            cond = ["p.arch_id = a.arch_id", "p.dataset = ?", "p.proxy = ?"]
+            params_p: list[Any] = [proxy_dataset(self.dataset), proxy]
+            if lo is not None:
+                cond.append("p.value >= ?")
+                params_p.append(float(lo))
+            if hi is not None:
+                cond.append("p.value <= ?")
+                params_p.append(float(hi))
+            sql.append(f"EXISTS (SELECT 1 FROM proxies p WHERE {' AND '.join(cond)})")
+            params.extend(params_p)
+        return " AND ".join(sql), params
+
+
+def proxy_dataset(dataset: str) -> str:
+    """Proxies are scored on the network of the dataset; the cifar10valid runs use CIFAR-10's."""
+    return "cifar10" if dataset == "cifar10valid" else dataset
+
+
+# --- read side ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    frame: pd.DataFrame
+    truncated: bool  # more rows existed than the row limit
+    row_limit: int
+
+
+class Warehouse:
+    """A read-only view of a built warehouse. Thread-safe: each call uses its own cursor."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DataError(f"{self.path}: no warehouse here; build one with {build_command(self.path)}")
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=True,
+                                       config={"enable_external_access": False})
+        except duckdb.Error as exc:
+            raise DataError(f"{self.path}: cannot open the warehouse ({exc})") from None
+        try:
+            version = self._scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        except duckdb.Error:
+            version = None
+        if version != str(SCHEMA_VERSION):
+            self.close()
+            raise DataError(f"{self.path}: not a warehouse of schema version {SCHEMA_VERSION} "
+                            f"(found {version!r}); rebuild it with {build_command(self.path)}")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._con.cursor()
+
+    def _frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        cur = self._cursor()
+        try:
+            return cur.execute(sql, list(params)).df()
+        finally:
+            cur.close()
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = self._cursor()
+        try:
+            row = cur.execute(sql, list(params)).fetchone()
+            return None if row is None else row[0]
+        finally:
+            cur.close()
+
+    # -- overview
+
+    def info(self) -> dict[str, Any]:
+        meta = dict(self._frame("SELECT key, value FROM meta").itertuples(index=False, name=None))
+        counts = {t: int(self._scalar(f"SELECT count(*) FROM {t}")) for t in TABLE_ORDER}
+        return {"path": str(self.path), "meta": meta, "counts": counts}
+
+    def result_sets(self) -> pd.DataFrame:
+        """Every (space, dataset, schedule) with its row count and which accuracies it has."""
+        return self._frame(
+            "SELECT a.space, r.dataset, r.schedule, any_value(r.epochs) AS epochs, any_value(r.seeds) AS seeds, "
+            "count(*) AS n, count(r.test_acc) AS n_test, count(r.valid_acc) AS n_valid "
+            "FROM results r JOIN architectures a USING (arch_id) GROUP BY ALL ORDER BY ALL")
+
+    def proxy_names(self, space: str, dataset: str) -> list[str]:
+        df = self._frame("SELECT DISTINCT p.proxy FROM proxies p JOIN architectures a USING (arch_id) "
+                         "WHERE a.space = ? AND p.dataset = ? ORDER BY 1", [space, proxy_dataset(dataset)])
+        return list(df["proxy"])
+
+    def column_ranges(self, f: Filter, columns: Sequence[str]) -> dict[str, Range]:
+        """(min, max) of columns over the result set of ``f`` (its ranges ignored), for sliders."""
+        base = Filter(f.space, f.dataset, f.schedule)
+        where, params = base.where()
+        for c in columns:
+            if c not in RANGE_COLUMNS:
+                raise UserError(f"unknown column {c!r}")
+        sel = ", ".join(f"min({RANGE_COLUMNS[c]}), max({RANGE_COLUMNS[c]})" for c in columns)
+        cur = self._cursor()
+        try:
+            row = cur.execute(f"SELECT {sel} FROM architectures a JOIN results r USING (arch_id) WHERE {where}",
+                              params).fetchone()
+        finally:
+            cur.close()
+        assert row is not None
+        return {c: (_num(row[2 * i]), _num(row[2 * i + 1])) for i, c in enumerate(columns)}
+
+    def proxy_ranges(self, f: Filter, proxies: Sequence[str]) -> dict[str, Range]:
+        if not proxies:
+            return {}
+        df = self._frame(
+            "SELECT p.proxy, min(p.value) AS lo, max(p.value) AS hi FROM proxies p "
+            "JOIN architectures a USING (arch_id) WHERE a.space = ? AND p.dataset = ? "
+            f"AND p.proxy IN ({', '.join('?' * len(proxies))}) GROUP BY 1",
+            [f.space, proxy_dataset(f.dataset), *proxies])
+        return {p: (float(lo), float(hi)) for p, lo, hi in df.itertuples(index=False, name=None)}
+
+    # -- filtered rows
+
+    def _select(self, f: Filter, proxies: Sequence[str]) -> tuple[str, list[Any]]:
+        where, params = f.where()
+        cols = [f"a.{c}" for c in ROW_COLUMNS] + [f"r.{c}" for c in RESULT_COLUMNS]
+        cols.append(f"r.{f.accuracy} AS accuracy")
+        pparams: list[Any] = []
+        for proxy in proxies:
+            cols.append(f"(SELECT p.value FROM proxies p WHERE p.arch_id = a.arch_id AND p.dataset = ? "
+                        f"AND p.proxy = ?) AS {_proxy_column(proxy)}")
+            pparams += [proxy_dataset(f.dataset), proxy]
+        sql = f"SELECT {', '.join(cols)} FROM architectures a JOIN results r USING (arch_id) WHERE {where}"
+        return sql, pparams + params
+
+    def count(self, f: Filter) -> int:
+        where, params = f.where()
+        return int(self._scalar(f"SELECT count(*) FROM architectures a JOIN results r USING (arch_id) WHERE {where}",
+                                params))
+
+    def rows(self, f: Filter, *, proxies: Sequence[str] = (), order_by: str = "accuracy", descending: bool = True,
+             limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+        """Filtered rows (one per architecture), sorted; ``limit`` None returns all of them."""
+        sql, params = self._select(f, proxies)
+        allowed = {*ROW_COLUMNS, *RESULT_COLUMNS, "accuracy", *(_proxy_column(p) for p in proxies)}
+        if order_by not in allowed:
+            raise UserError(f"cannot sort by {order_by!r}")
+        sql += f" ORDER BY {order_by} {'DESC' if descending else 'ASC'} NULLS LAST, arch_id"
+        if limit is not None:
+            sql += f" LIMIT {max(0, min(int(limit), MAX_PAGE))} OFFSET {max(0, int(offset))}"
+        return self._frame(sql, params)
+
+    def export(self, f: Filter, fmt: Literal["csv", "parquet"], *, proxies: Sequence[str] = ()) -> bytes:
+        """The whole filtered set as CSV or Parquet bytes (written in memory: file access is off)."""
+        df = self.rows(f, proxies=proxies, order_by="arch_id", descending=False)
+        buf = io.BytesIO()
+        if fmt == "csv":
+            df.to_csv(buf, index=False)
+        elif fmt == "parquet":
+            df.to_parquet(buf, index=False)
+        else:
+            raise UserError(f"unknown format {fmt!r} (csv or parquet)")
+        return buf.getvalue()
+
+    # -- Chen et al. Figure 5
+
+    def figure5(self, f: Filter) -> pd.DataFrame:
+        """One row per distinct (d̄, m̄) among the filtered architectures with defined d̄/m̄:
+        n, mean and sample standard deviation of the accuracy (Chen et al. Figure 5's bubbles)."""
+        where, params = f.where()
+        acc = f"r.{f.accuracy}"
+        # Rounding merges values that differ only in float noise (d̄, m̄ are ratios of small integers).
+        return self._frame(
+            "SELECT round(a.effective_depth, 9) AS effective_depth, round(a.effective_width, 9) AS effective_width, "
+            f"count(*) AS n, avg({acc}) AS mean_acc, stddev_samp({acc}) AS std_acc, "
+            f"min({acc}) AS min_acc, max({acc}) AS max_acc "
+            "FROM architectures a JOIN results r USING (arch_id) "
+            f"WHERE {where} AND a.effective_depth IS NOT NULL AND {acc} IS NOT NULL "
+            "GROUP BY 1, 2 ORDER BY 1, 2", params)
+
+    def multiple_r(self, f: Filter) -> tuple[float | None, int]:
+        """Multiple correlation R of accuracy on (d̄, m̄) (least squares with intercept) over the
+        filtered architectures with defined d̄/m̄, and how many there are."""
+        from explorer.benchmark_analysis import multiple_correlation
+
+        where, params = f.where()
+        acc = f"r.{f.accuracy}"
+        cur = self._cursor()
+        try:
+            row = cur.execute(
+                f"SELECT count(*), corr({acc}, a.effective_depth), corr({acc}, a.effective_width), "
+                "corr(a.effective_depth, a.effective_width) FROM architectures a JOIN results r USING (arch_id) "
+                f"WHERE {where} AND a.effective_depth IS NOT NULL AND {acc} IS NOT NULL", params).fetchone()
+        finally:
+            cur.close()
+        assert row is not None
+        n, r_yd, r_ym, r_dm = row
+        return multiple_correlation(_num(r_yd), _num(r_ym), _num(r_dm)), int(n)
+
+    def space_extent(self, space: str) -> dict[str, float]:
+        """Largest path count and cell depth stored for a space (bounds of the reachable d̄/m̄)."""
+        cur = self._cursor()
+        try:
+            row = cur.execute("SELECT max(paths), max(cell_depth) FROM architectures WHERE space = ?",
+                              [space]).fetchone()
+        finally:
+            cur.close()
+        assert row is not None
+        return {"max_paths": float(row[0] or 0), "max_depth": float(row[1] or 0)}
+
+    def proxy_frame(self, f: Filter, proxies: Sequence[str] | None = None) -> pd.DataFrame:
+        """Filtered architectures × their proxy scores, long format (arch_id, d̄, m̄, accuracy, proxy, value)."""
+        where, params = f.where()
+        names = self.proxy_names(f.space, f.dataset) if proxies is None else list(proxies)
+        if not names:
+            return pd.DataFrame(columns=["arch_id", "effective_depth", "effective_width", "accuracy",
+                                         "proxy", "value"])
+        return self._frame(
+            f"SELECT a.arch_id, a.effective_depth, a.effective_width, r.{f.accuracy} AS accuracy, p.proxy, p.value "
+            "FROM architectures a JOIN results r USING (arch_id) JOIN proxies p ON p.arch_id = a.arch_id "
+            f"WHERE {where} AND p.dataset = ? AND p.proxy IN ({', '.join('?' * len(names))}) "
+            f"AND r.{f.accuracy} IS NOT NULL ORDER BY p.proxy, a.arch_id",
+            [*params, proxy_dataset(f.dataset), *names])
+
+    # -- free SQL (CLI and the app's SQL box)
+
+    def query(self, sql: str, *, row_limit: int = DEFAULT_ROW_LIMIT, timeout_s: float = DEFAULT_TIMEOUT_S) -> QueryResult:
+        """Run one read-only statement. Writes, ATTACH, COPY, settings and file access are refused."""
+        statement = check_read_only(self._con, sql)
+        cur = self._cursor()
+        timer = threading.Timer(timeout_s, cur.interrupt)
+        timer.start()
+        try:
+            res = cur.execute(statement)
+            cols = [d[0] for d in res.description or []]
+            rows = res.fetchmany(row_limit + 1)
+        except duckdb.InterruptException:
+            raise UserError(f"query stopped after the {timeout_s:g} s time limit") from None
+        except duckdb.PermissionException:
+            raise UserError("reading or writing files is not allowed here: query the warehouse tables "
+                            f"({', '.join(TABLE_ORDER)}, meta)") from None
+        except duckdb.Error as exc:
+            raise UserError(f"query failed: {str(exc).strip()}") from None
+        finally:
+            timer.cancel()
+            cur.close()
+        return QueryResult(pd.DataFrame.from_records(rows[:row_limit], columns=cols), len(rows) > row_limit, row_limit)
+
+
+_ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
+# Table functions that read files or the host; file access is off anyway, this names the refusal.
+_FILE_FUNCTIONS = ("read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json", "read_json_auto",
+                   "read_json_objects", "read_ndjson", "read_text", "read_blob", "glob", "sniff_csv",
+                   "parquet_metadata", "parquet_schema", "read_xlsx", "sqlite_scan", "postgres_scan",
+                   "delta_scan", "iceberg_scan", "duckdb_secrets")
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """The single statement of ``sql`` if it only reads the warehouse; else a UserError saying why."""
+    import re
+
+    if not sql or not sql.strip():
+        raise UserError("empty query: write one SELECT statement")
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise UserError(f"query does not parse: {str(exc).strip()}") from None
+    if len(statements) != 1:
+        raise UserError(f"one statement at a time, found {len(statements)}")
+    kind = statements[0].type.name
+    if kind not in _ALLOWED_STATEMENTS:
+        what = {"COPY": "COPY", "ATTACH": "ATTACH", "DETACH": "DETACH", "SET": "changing settings",
+                "PRAGMA": "PRAGMA", "LOAD": "loading extensions", "EXPORT": "EXPORT"}.get(kind, f"{kind} statements")
+        raise UserError(f"{what} is not allowed: the warehouse is read-only here (SELECT and EXPLAIN only)")
+    lowered = sql.lower()
+    for name in _FILE_FUNCTIONS:
+        if re.search(rf"\b{name}\s*\(", lowered):
+            raise UserError(f"{name}() reads files and is not allowed here: query the warehouse tables "
+                            f"({', '.join(TABLE_ORDER)}, meta)")
+    return statements[0].query
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _proxy_column(proxy: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9_]+", proxy):
+        raise UserError(f"bad proxy name {proxy!r}")
+    return f"proxy_{proxy}"
+
+
+def build_command(db: str | Path, nb201_dir: str | Path = "../shared/data/nasbench201") -> str:
+    """The exact command that builds a warehouse at ``db`` (shown where none exists)."""
+    return f"explorer warehouse build --nb201-dir {nb201_dir} --db {db}"
+
+
+# --- one shared read-only handle per file per process ---------------------------------------------
+
+_shared: dict[str, tuple[tuple[int, int], Warehouse]] = {}
+_shared_lock = threading.Lock()
+
+
+def open_shared(path: str | Path) -> Warehouse:
+    """The process-wide read-only Warehouse for ``path``, reopened when the file was rebuilt.
+
+    DuckDB caches database instances by path inside a process, so the stale handle is closed before
+    the new file is opened (else the new connection would still see the old file)."""
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no warehouse here; build one with {build_command(path)}") from None
+    stamp = (st.st_ino, st.st_mtime_ns)
+    with _shared_lock:
+        cached = _shared.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+            del _shared[str(path)]
+        wh = Warehouse(path)
+        _shared[str(path)] = (stamp, wh)
+        return wh
+
+
+def to_json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-safe dicts (NaN → null)."""
+    return json.loads(df.to_json(orient="records", double_precision=15))

@@ -1,0 +1,59 @@
+"""Widgets both warehouse pages share: open the warehouse (or say how to build one), pick a result set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from db.warehouse import Warehouse, build_command, open_shared
+from explorer.errors import DataError
+from explorer.settings import get_settings
+
+DATASET_LABELS = {
+    "cifar10": "CIFAR-10 (train+valid → test)", "cifar10valid": "CIFAR-10 (train → valid / test)",
+    "cifar100": "CIFAR-100", "imagenet16": "ImageNet16-120", "imagenet": "ImageNet (NDS)",
+}
+
+
+def open_or_explain() -> Warehouse:
+    """The shared read-only warehouse; without one, show the exact build command and stop the page."""
+    settings = get_settings()
+    try:
+        return open_shared(settings.warehouse_path)
+    except DataError as exc:
+        st.info(f"No benchmark warehouse at `{settings.warehouse_path}` yet. Build it from the benchmark "
+                "files (NAS-Bench-201 CSVs; add `--nds DARTS.json ...` for NDS files) with:")
+        st.code(build_command(settings.warehouse_path, settings.nb201_dir or "../shared/data/nasbench201"),
+                language="bash")
+        st.caption(f"Then reload this page. ({exc})")
+        st.stop()
+        raise  # not reached: st.stop ends the script
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    space: str
+    dataset: str
+    schedule: str
+    accuracy: str  # 'test_acc' | 'valid_acc'
+
+
+def pick_result_set(wh: Warehouse, key: str, container=st.sidebar) -> ResultSet:
+    sets = wh.result_sets()
+    spaces = list(dict.fromkeys(sets["space"]))
+    space = container.selectbox("Space", spaces, key=f"{key}_space")
+    in_space = sets[sets["space"] == space]
+    datasets = list(dict.fromkeys(in_space["dataset"]))
+    dataset = container.selectbox("Dataset", datasets, key=f"{key}_dataset",
+                                  format_func=lambda d: DATASET_LABELS.get(d, d))
+    in_ds = in_space[in_space["dataset"] == dataset]
+    schedules = list(in_ds["schedule"])
+    default = schedules.index("200ep") if "200ep" in schedules else 0
+    schedule = container.selectbox("Schedule", schedules, index=default, key=f"{key}_schedule",
+                                   help="'200ep': mean over seeds of the 200-epoch runs; '-single': one seed")
+    row = in_ds[in_ds["schedule"] == schedule].iloc[0]
+    kinds = [k for k, n in (("test_acc", row["n_test"]), ("valid_acc", row["n_valid"])) if n > 0]
+    accuracy = container.radio("Accuracy", kinds, key=f"{key}_accuracy", horizontal=True,
+                               format_func=lambda k: "test" if k == "test_acc" else "validation")
+    return ResultSet(space, dataset, schedule, accuracy or "test_acc")
