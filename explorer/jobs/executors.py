@@ -1,0 +1,104 @@
+"""Executors start job processes for the worker and let it stop them.
+
+``LocalExecutor`` forks each job from a fork server that has already imported the job kinds (and
+torch), so a job starts in milliseconds, in a fresh process of its own: a cancelled or crashed
+job takes its memory, GPU memory included, with it. ``RayExecutor`` (explorer/jobs/ray_executor.py)
+runs the same job function as Ray tasks on a cluster.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+import os
+import pkgutil
+import signal
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import wait as wait_for_sentinels
+from typing import Protocol
+
+from explorer.jobs.child import Attempt, main_in_fork
+
+
+class JobHandle(Protocol):
+    def exitcode(self) -> int | None:
+        """None while the job process runs; its exit code after (negative: killed by that signal)."""
+
+    def terminate(self) -> None:
+        """Ask the job to stop (SIGTERM): it stops at once unless it is inside a long C call."""
+
+    def kill(self) -> None:
+        """Stop it now (SIGKILL)."""
+
+
+class Executor(Protocol):
+    name: str
+
+    def start(self, attempt: Attempt, gpu: bool) -> JobHandle: ...
+
+    def wait(self, handles: Sequence[JobHandle], timeout: float) -> None:
+        """Return when one of the handles' processes ends, or after ``timeout`` seconds."""
+
+    def close(self) -> None: ...
+
+
+def preload_modules() -> list[str]:
+    """What the fork server imports once: the job process and every job kind (and so torch)."""
+    from explorer.jobs import kinds
+
+    names = [f"{kinds.__name__}.{info.name}" for info in pkgutil.iter_modules(kinds.__path__)]
+    # torch and numpy too: kinds import them inside run(), and importing torch takes seconds.
+    return ["numpy", "torch", "explorer.jobs.child", "explorer.jobs.registry", *names]
+
+
+class LocalHandle:
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    def exitcode(self) -> int | None:
+        code = self.process.exitcode
+        if code is not None:
+            self.process.join(0)
+        return code
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)  # the job called setsid(): its group holds its helpers too
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(self.pid, sig)  # it has not reached setsid() yet
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self) -> None:
+        self._mp = multiprocessing.get_context("forkserver")
+        self._mp.set_forkserver_preload(preload_modules())
+        # Start the fork server now: its imports overlap the worker's start-up, not the first job.
+        multiprocessing.forkserver.ensure_running()
+
+    def start(self, attempt: Attempt, gpu: bool) -> LocalHandle:
+        process = self._mp.Process(target=main_in_fork, args=(attempt,), name=f"job-{attempt.job_id}", daemon=False)
+        process.start()
+        return LocalHandle(process)
+
+    def wait(self, handles: Sequence[JobHandle], timeout: float) -> None:
+        sentinels = [h.process.sentinel for h in handles if isinstance(h, LocalHandle)]
+        if sentinels:
+            wait_for_sentinels(sentinels, timeout)
+        else:
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        pass

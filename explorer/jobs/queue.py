@@ -1,0 +1,35 @@
+"""The front door to the job queue for pages, the CLI and scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from db.store import JobStore
+from explorer.jobs.registry import get_kind
+from explorer.settings import Settings, get_settings
+
+
+def open_store(settings: Settings | None = None, *, migrate: bool = True) -> JobStore:
+    """The configured store (``EXPLORER_DB_URL``, else SQLite in the data directory), upgraded."""
+    settings = settings or get_settings()
+    return JobStore(settings.db_url, artifact_dir=settings.artifact_dir, migrate=migrate)
+
+
+def submit(
+    store: JobStore,
+    kind: str,
+    spec: Mapping[str, Any] | str | BaseModel,
+    *,
+    priority: int = 0,
+    max_attempts: int = 3,
+    parent_id: int | None = None,
+) -> int:
+    """Validate ``spec`` (a mapping, JSON text or model) with the kind's model and queue the job.
+    Raises ``SpecError`` naming every problem; nothing is stored then."""
+    job_kind = get_kind(kind)
+    raw = spec.model_dump(mode="json") if isinstance(spec, BaseModel) else spec
+    model = job_kind.validate(raw)
+    return store.submit(kind, model, priority=priority, max_attempts=max_attempts, parent_id=parent_id)
