@@ -67,6 +67,9 @@ class Cell:
         if self.labels is not None:
             object.__setattr__(self, "labels", tuple(self.labels))
         _validate(self)
+        if self.labels is not None and not any(self.labels):
+            # All-blank labels mean no labels: keeps ``from_json(to_json(c)) == c``.
+            object.__setattr__(self, "labels", None)
 
     # --- structure -------------------------------------------------------------------------
 
@@ -149,15 +152,15 @@ class Cell:
     def add_node(self, role: str = "intermediate", label: str = "") -> Cell:
         """Add a node just before the output (the output keeps the last id when it had it)."""
         out = self.output
+        old_labels = self.labels if self.labels is not None else ("",) * self.n_nodes
         if out == self.n_nodes - 1:
             # Insert before the output so ids keep reading input → output.
             remap = {v: (v + 1 if v == out else v) for v in range(self.n_nodes)}
             roles = self.roles[:out] + (role,) + self.roles[out:]
-            labels = None if self.labels is None else self.labels[:out] + (label,) + self.labels[out:]
+            labels = old_labels[:out] + (label,) + old_labels[out:]
             edges = [Edge(remap[e.src], remap[e.dst], e.op) for e in self.edges]
             return Cell(roles, edges, labels)
-        labels = None if self.labels is None else (*self.labels, label)
-        return Cell((*self.roles, role), self.edges, labels)
+        return Cell((*self.roles, role), self.edges, (*old_labels, label))
 
     def remove_node(self, node: int) -> Cell:
         if self.roles[node] == "output":
@@ -393,6 +396,8 @@ class Genotype:
             tree = ast.parse(text, mode="eval").body
         except SyntaxError as exc:
             raise CellError(f"not valid genotype text ({exc.msg} at column {exc.offset})", where="genotype") from None
+        except (ValueError, RecursionError, MemoryError):  # e.g. thousands of nested unary minus signs
+            raise CellError("not valid genotype text (too deeply nested)", where="genotype") from None
         if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
             raise CellError("expected Genotype(normal=[...], normal_concat=[...], ...)", where="genotype")
         if tree.args:
@@ -591,10 +596,12 @@ def _load_json(text: str | bytes, what: str) -> Any:
     text = _text(text, what)
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        pos = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise CellError(f"malformed JSON: {msg}{pos}", where=what) from None
+    except json.JSONDecodeError as exc:
+        raise CellError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", where=what) from None
+    except RecursionError:
+        raise CellError("malformed JSON: nested too deeply", where=what) from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise CellError("malformed JSON: a number is too large", where=what) from None
 
 
 def _int_list(value: Any, where: str) -> list[int]:
@@ -619,5 +626,7 @@ def _literal(node: ast.expr, where: str) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, where) for e in node.elts]
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)) and not isinstance(node.value, bool):
+        if isinstance(node.value, int) and abs(node.value) > 10**9:  # e.g. 0xfff…: too big to print
+            raise CellError("integer out of range", where=where)
         return node.value
     raise CellError(f"unsupported expression {ast.dump(node)[:60]}", where=where)
