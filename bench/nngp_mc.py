@@ -6,7 +6,7 @@ timing ratios measured in this process: the exact curve against the sum-rule cur
 draws, 201 K0 values) and one empirical check against the exact value. Markdown, for
 docs/benchmarks.md ("Exact DAG kernel").
 
-    .venv/bin/python bench/nngp_mc.py [--widths 2048 4096 8192] [--seeds 4] [--k0 0.5] [--cells NAME ...]
+    .venv/bin/python bench/nngp_mc.py [--widths 2048 4096 8192] [--seeds 8] [--k0 0.5] [--cells NAME ...]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def best_time(fn, repeat: int = 5) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", type=int, nargs="+", default=[2048, 4096, 8192])
-    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--k0", type=float, default=0.5)
     ap.add_argument("--cells", nargs="+", default=[p.name for p in PRESETS])
     args = ap.parse_args()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from scipy import stats
 
 from explorer import nngp
 from explorer.cells import Cell
@@ -27,7 +28,7 @@ from explorer.metrics import path_histogram
 from explorer.nets.mlp import MLPCellNet
 
 FloatArray = NDArray[np.float64]
-Z_TOLERANCE = 4.0  # |empirical − exact| ≤ 4 standard errors counts as "within sampling error"
+ALPHA = 1e-3  # two-sided level of the t-test that decides "within sampling error"
 FLOAT32_TOL = 1e-5  # relative: the networks run in float32
 
 
@@ -106,7 +107,8 @@ class WidthEstimate:
     rms_error: float  # √ mean over seeds of ((diag − exact)² + (off − exact)²)/2: the per-network error
     z_diag: float | None  # (diag − exact)/SE; None when every network gives the exact value (to float32)
     z_off: float | None
-    consistent: bool  # both |z| ≤ Z_TOLERANCE (or no deviation at all)
+    z_limit: float  # the t quantile (n_seeds − 1 degrees of freedom, two-sided ALPHA) |z| is held to
+    consistent: bool  # both |z| ≤ z_limit (or no deviation beyond float32 rounding)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,11 @@ def _json_safe(obj: object) -> object:
 
 def _lambda_min(gram: FloatArray) -> float:
     return float(np.linalg.eigvalsh((gram + gram.T) / 2)[0])
+
+
+def t_limit(n_seeds: int, alpha: float = ALPHA) -> float:
+    """|mean − exact|/SE beyond this is a deviation at level ``alpha`` (Student t, n − 1 d.o.f.)."""
+    return float(stats.t.ppf(1.0 - alpha / 2.0, n_seeds - 1))
 
 
 def _float_tol(exact: float) -> float:
@@ -184,6 +191,7 @@ def kernel_check(
     exact = Analytic(ed, eo, float(nngp.lambda_min_2x2(ed, eo)))
     sd, so = (float(a) for a in nngp.sum_rule_kernel(cell, k0))
 
+    limit = t_limit(seeds)
     estimates = []
     for i, m in enumerate(widths):
         grams = [node_moments(cell, k0, m, base_seed + s, device).output_gram for s in range(seeds)]
@@ -198,7 +206,7 @@ def kernel_check(
             lambda_min=float(lam.mean()), lambda_min_se=se["l"],
             rms_error=float(np.sqrt(np.mean(((diag - ed) ** 2 + (off - eo) ** 2) / 2))),
             z_diag=z_d, z_off=z_o,
-            consistent=all(z is None or abs(z) <= Z_TOLERANCE for z in (z_d, z_o)),
+            z_limit=limit, consistent=all(z is None or abs(z) <= limit for z in (z_d, z_o)),
         ))
         if progress is not None:
             progress((i + 1) / len(widths), f"width {m}: {seeds} networks")
