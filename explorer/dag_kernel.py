@@ -83,7 +83,9 @@ class DagKernel:
         return lambda_min_2x2(*self.output_kernel)
 
 
-def _edge_term(same: FloatArray, cross: FloatArray, mean: FloatArray, e: Edge) -> tuple:
+def _edge_term(
+    same: FloatArray, cross: FloatArray, mean: FloatArray, e: Edge
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(⟨T,T⟩ same input, ⟨T,T'⟩ across inputs, mean) of one incoming edge's value T."""
     s = e.src
     if e.parameterized:
@@ -109,6 +111,7 @@ def dag_kernel(cell: Cell, k0: ArrayLike) -> DagKernel:
     for e in cell.live_edges:
         incoming[e.dst].append(e)
 
+    zero = np.zeros(k0.shape)
     done: list[int] = []
     for v in cell.topological_order:
         if cell.roles[v] == "input":
@@ -122,36 +125,24 @@ def dag_kernel(cell: Cell, k0: ArrayLike) -> DagKernel:
         if any(e.op == "concat" for e in into):
             _concat_output(same, cross, mean, v, into)
             continue
-        mu = {id(e): relu_mean(same[e.src, e.src]) for e in into if e.parameterized}
-        mean[v] = sum((mu[id(e)] if e.parameterized else mean[e.src] for e in into), np.zeros(k0.shape))
-        # Pairs with earlier nodes: no earlier node depends on the weights of an edge into v.
-        for u in done:
-            s_uv, c_uv = np.zeros(k0.shape), np.zeros(k0.shape)
-            for e in into:
-                if e.parameterized:
-                    s_uv = s_uv + mean[u] * mu[id(e)]
-                    c_uv = c_uv + mean[u] * mu[id(e)]
-                else:
-                    s_uv, c_uv = s_uv + same[u, e.src], c_uv + cross[u, e.src]
-            same[u, v] = same[v, u] = s_uv
-            cross[u, v] = cross[v, u] = c_uv
-        # v with itself: Σ over ordered pairs of incoming edges.
-        s_vv, c_vv = np.zeros(k0.shape), np.zeros(k0.shape)
-        for i, e in enumerate(into):
-            for j, f in enumerate(into):
-                if i == j and e.parameterized:
-                    q = same[e.src, e.src]
-                    s_vv, c_vv = s_vv + q, c_vv + relu_cross(q, cross[e.src, e.src])
-                elif e.parameterized and f.parameterized:
-                    term = mu[id(e)] * mu[id(f)]
-                    s_vv, c_vv = s_vv + term, c_vv + term
-                elif e.parameterized or f.parameterized:
-                    lin, skip = (e, f) if e.parameterized else (f, e)
-                    term = mu[id(lin)] * mean[skip.src]
-                    s_vv, c_vv = s_vv + term, c_vv + term
-                else:
-                    s_vv, c_vv = s_vv + same[e.src, f.src], c_vv + cross[e.src, f.src]
-        same[v, v], cross[v, v] = s_vv, c_vv
+        # Sources of the skip edges and of the ReLU edges into v (repeated for parallel edges).
+        sk = np.array([e.src for e in into if not e.parameterized], dtype=np.intp)
+        li = np.array([e.src for e in into if e.parameterized], dtype=np.intp)
+        q = same[li, li]  # (ReLU edges, *K0): each source's squared norm per coordinate
+        mu = relu_mean(q)
+        mu_sum, skip_mean = mu.sum(axis=0) + zero, mean[sk].sum(axis=0) + zero
+        mean[v] = mu_sum + skip_mean
+        # Against every earlier node u: no earlier node depends on the weights of an edge into v,
+        # so each ReLU edge gives μ_e·mean_u and each skip passes K[u, src] through.
+        prev = np.array(done, dtype=np.intp)
+        # v with itself, Σ over ordered pairs (e, f) of incoming edges: e ≠ f ReLU edges give μ_e μ_f,
+        # a ReLU edge against a skip μ_e·mean_src, and these are the same on both entries.
+        mixed = mu_sum**2 - (mu**2).sum(axis=0) + 2.0 * mu_sum * skip_mean
+        for k, own in ((same, q.sum(axis=0)), (cross, relu_cross(q, cross[li, li]).sum(axis=0))):
+            col = k[np.ix_(prev, sk)].sum(axis=1) + mean[prev] * mu_sum
+            k[prev, v] = col
+            k[v, prev] = col
+            k[v, v] = k[np.ix_(sk, sk)].sum(axis=(0, 1)) + own + mixed
         done.append(v)
     return DagKernel(k0=k0, same=same, cross=cross, mean=mean, output=cell.output)
 
