@@ -18,7 +18,7 @@ import numpy as np
 
 from explorer import nngp
 from explorer.dag_kernel import exact_kernel
-from explorer.kernel_check import kernel_check
+from explorer.kernel_check import kernel_check, t_limit
 from explorer.presets import PRESETS, get_preset
 
 
@@ -43,13 +43,15 @@ def main() -> None:
     print("| cell | exact diag / off / λmin | sum rule diag / off / λmin | width | empirical diag ± SE | "
           "off ± SE | λmin ± SE | z diag, off | RMS error | slope | C (err ≈ C/√m) | time |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    worst_z, slopes = 0.0, []
+    worst_z, slopes, logs = 0.0, [], []
     for name in args.cells:
         t = time.perf_counter()
         r = kernel_check(get_preset(name).cell, args.k0, args.widths, args.seeds)
         elapsed = time.perf_counter() - t
         if r.error_slope is not None:
             slopes.append(r.error_slope)
+            x, y = np.log([w.width for w in r.widths]), np.log([w.rms_error for w in r.widths])
+            logs.append((x - x.mean(), y - y.mean()))  # per-cell intercepts, one common slope
         for i, w in enumerate(r.widths):
             head = (f"{name} | {r.exact.diag:.3f} / {r.exact.off:.3f} / {r.exact.lambda_min:.3f} | "
                     f"{r.sum_rule.diag:.3f} / {r.sum_rule.off:.3f} / {r.sum_rule.lambda_min:.3f}") if i == 0 else " | | "
@@ -59,7 +61,12 @@ def main() -> None:
             worst_z = max([worst_z] + [abs(v) for v in (w.z_diag, w.z_off) if v is not None])
             print(f"| {head} | {w.width} | {w.diag:.3f} ± {w.diag_se:.3f} | {w.off:.3f} ± {w.off_se:.3f} | "
                   f"{w.lambda_min:.3f} ± {w.lambda_min_se:.3f} | {z} | {w.rms_error:.4f} | {tail} |", flush=True)
-    print(f"\nlargest |z| = {worst_z:.2f}; error slopes: median {np.median(slopes):.2f}, "
+    x, y = np.concatenate([a for a, _ in logs]), np.concatenate([b for _, b in logs])
+    pooled = float(x @ y / (x @ x))
+    resid = y - pooled * x
+    pooled_se = float(np.sqrt(resid @ resid / (len(x) - len(logs) - 1) / (x @ x)))
+    print(f"\nlargest |z| = {worst_z:.2f} (t limit at {args.seeds} seeds: {t_limit(args.seeds):.2f}); "
+          f"error slope pooled over cells {pooled:.2f} ± {pooled_se:.2f}, per cell median {np.median(slopes):.2f}, "
           f"range {min(slopes):.2f} … {max(slopes):.2f} (1/√m is −0.5)")
 
     grid = np.linspace(-1.0, 1.0, 201)
