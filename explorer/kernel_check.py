@@ -30,6 +30,7 @@ from explorer.nets.mlp import MLPCellNet
 FloatArray = NDArray[np.float64]
 ALPHA = 1e-3  # two-sided level of the t-test that decides "within sampling error"
 FLOAT32_TOL = 1e-5  # relative: the networks run in float32
+MAX_WIDTH = 16_384  # one m×m float32 weight matrix per ReLU edge: 1 GiB each at this width
 
 
 def centred_pair(k0: float, width: int, generator: torch.Generator) -> torch.Tensor:
@@ -182,8 +183,8 @@ def kernel_check(
     if not -1.0 <= k0 <= 1.0:
         raise ValueError(f"K0 must lie in [-1, 1], got {k0}")
     widths = [int(m) for m in widths]
-    if not widths or any(m < 2 for m in widths):
-        raise ValueError(f"widths must be a non-empty list of integers ≥ 2, got {widths}")
+    if not widths or any(not 2 <= m <= MAX_WIDTH for m in widths):
+        raise ValueError(f"widths must be a non-empty list of integers in 2..{MAX_WIDTH}, got {widths}")
     if seeds < 2:
         raise ValueError(f"need at least 2 seeds for a standard error, got {seeds}")
 

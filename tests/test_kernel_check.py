@@ -97,7 +97,7 @@ def test_result_is_json_and_reproducible() -> None:
     assert torch.equal(state, torch.get_rng_state())  # the caller's RNG is left alone
 
 
-@pytest.mark.parametrize("kwargs", [{"k0": 1.5}, {"widths": ()}, {"widths": (1,)}, {"seeds": 1}])
+@pytest.mark.parametrize("kwargs", [{"k0": 1.5}, {"widths": ()}, {"widths": (1,)}, {"widths": (10**6,)}, {"seeds": 1}])
 def test_bad_arguments(kwargs: dict) -> None:
     args = {"k0": 0.5, "widths": (16,), "seeds": 2} | kwargs
     with pytest.raises(ValueError):
