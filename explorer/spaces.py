@@ -312,10 +312,18 @@ def space_table(name: str = "nb201", k0: float = 0.5, progress: bool = False) ->
 
             archs = tqdm(archs, desc="NB201 cells", unit="cell")
         rows = []
+        by_classes: dict[tuple[OpClass, ...], dict] = {}
         for arch in archs:
-            m = metrics(Cell.from_nb201(arch), k0).to_dict()
+            cell = Cell.from_nb201(arch)
+            # The metrics see a cell only through its op classes: compute them once per class
+            # pattern (3^6 = 729 of them) instead of once per cell (15,625).
+            key = tuple(OPS[e.op].op_class for e in cell.edges)
+            if key not in by_classes:
+                by_classes[key] = metrics(cell, k0).to_dict()
+            m = by_classes[key]
             rows.append({
-                "arch_str": arch, "paths": m["paths"], "path_depths": m["path_depths"],
+                "arch_str": arch, "paths": m["paths"], "path_depths": list(m["path_depths"]),
+                "path_depths_truncated": m["path_depths_truncated"],
                 "effective_depth": m["effective_depth"], "effective_width": m["effective_width"],
                 "cell_width": m["cell_width"], "cell_depth": m["cell_depth"],
                 "n_parameterized_ops": m["n_parameterized_ops"],
