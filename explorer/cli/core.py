@@ -42,7 +42,7 @@ def _read(path_or_text: str, *, what: str, must_be_file: bool = False) -> str:
     if path_or_text == "-":
         return sys.stdin.read(MAX_FILE_BYTES + 1)
     path = Path(path_or_text)
-    looks_like_path = must_be_file or (len(path_or_text) < 4096 and "\n" not in path_or_text and path.is_file())
+    looks_like_path = must_be_file or (len(path_or_text) < 4096 and "\n" not in path_or_text and _is_file(path))
     if not looks_like_path:
         return path_or_text
     try:
@@ -53,6 +53,13 @@ def _read(path_or_text: str, *, what: str, must_be_file: bool = False) -> str:
         raise UserError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read {what}: {exc}") from None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. genotype text longer than a file name may be (ENAMETOOLONG)
+        return False
 
 
 def _cell_from_args(args: argparse.Namespace) -> Cell:
