@@ -1,0 +1,262 @@
+"""Training a cell's network: the ``train`` job kind's work, usable on its own.
+
+The whole set lives on the device (``explorer.data``); an epoch is a seeded permutation sliced
+into batches, so there is no loader in the way and CPU runs are deterministic for a seed. Loss
+and accuracy are accumulated on the device and read back every ``log_every`` steps only (each
+read is a device sync on CUDA). Optional AMP on CUDA (bfloat16 where supported, else float16
+with loss scaling).
+
+Artifacts (names other kinds rely on): ``weights.safetensors`` (final), ``weights_init.safetensors``
+(at initialisation, for the init → final interpolation), ``train_spec.json`` (to rebuild the
+network and data), ``curves.csv`` / ``curves.npz`` (per-epoch and per-step curves).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from explorer.data import Dataset, DataSpec, load_dataset
+from explorer.errors import UserError
+from explorer.jobs.registry import JobContext, validate_model
+from explorer.nets import parameter_count
+from explorer.nets.spec import NetworkSpec
+from explorer.nets.weights import WEIGHTS_MEDIA_TYPE, load_weights, save_weights
+
+WEIGHTS = "weights.safetensors"
+WEIGHTS_INIT = "weights_init.safetensors"
+TRAIN_SPEC = "train_spec.json"
+EVAL_BATCH = 1024
+
+
+class TrainSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    network: NetworkSpec
+    data: DataSpec = DataSpec()
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.05, gt=0, le=10)
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    schedule: Literal["constant", "cosine"] = "constant"
+    batch_size: int = Field(128, ge=1, le=65536)
+    epochs: int = Field(10, ge=1, le=10000)
+    seed: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: the worker's device")
+    amp: bool = Field(False, description="mixed precision on CUDA (ignored on CPU)")
+    grad_clip: float | None = Field(None, gt=0, description="clip the gradient norm (DARTS uses 5)")
+    log_every: int = Field(10, ge=1, description="report the train loss every k steps")
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    data: Dataset
+    summary: dict[str, Any]
+    epochs: dict[str, list[float]] = field(default_factory=dict)  # per-epoch curves
+    steps: dict[str, list[float]] = field(default_factory=dict)  # step, train_loss every log_every steps
+    weights_init: bytes = b""
+
+
+def resolve_device(requested: str, ctx: JobContext | None = None) -> torch.device:
+    if requested == "auto":
+        return torch.device(ctx.device if ctx is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' was asked for but this machine has no CUDA device; use 'auto' or 'cpu'")
+    return torch.device(requested)
+
+
+def build_model(spec: TrainSpec, data: Dataset) -> nn.Module:
+    """The network of ``spec`` for ``data``'s inputs, initialised from the spec's seed."""
+    torch.manual_seed(spec.seed)
+    return spec.network.build(data.input_shape, data.num_classes)
+
+
+def make_optimizer(spec: TrainSpec, model: nn.Module) -> torch.optim.Optimizer:
+    if spec.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov and
+                           spec.momentum > 0, weight_decay=spec.weight_decay)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[Tensor]:
+    """Index batches of one epoch: a seeded permutation (drawn on the CPU, so CPU and CUDA runs
+    see the same order), moved to the device once per epoch."""
+    order = torch.randperm(n, generator=generator).to(device)
+    yield from order.split(batch_size)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (in its current mode) on (x, y)."""
+    if len(y) == 0:
+        return math.nan, math.nan
+    loss = torch.zeros((), device=x.device, dtype=torch.float64)
+    correct = torch.zeros((), device=x.device, dtype=torch.int64)
+    for i in range(0, len(y), batch_size):
+        out = model(x[i : i + batch_size]).float()
+        loss += nn.functional.cross_entropy(out, y[i : i + batch_size], reduction="sum").double()
+        correct += (out.argmax(1) == y[i : i + batch_size]).sum()
+    return float(loss) / len(y), float(correct) / len(y)
+
+
+def _autocast(device: torch.device, amp: bool) -> tuple[contextlib.AbstractContextManager[Any], torch.amp.GradScaler | None]:
+    if not (amp and device.type == "cuda"):
+        return contextlib.nullcontext(), None
+    if torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16), None
+    return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
+
+
+def train(spec: TrainSpec, ctx: JobContext | None = None, *, data: Dataset | None = None) -> TrainResult:
+    """Train the network ``spec`` describes; streams metrics to ``ctx`` when given.
+
+    Metrics: ``train_loss`` (step), and per epoch ``epoch_train_loss``, ``epoch_train_acc`` (running
+    means over the epoch, as the model changed), ``test_loss``, ``test_acc``, ``lr``."""
+    device = resolve_device(spec.device, ctx)
+    data = (data if data is not None else load_dataset(spec.data)).to(device)
+    model = build_model(spec, data).to(device)
+    weights_init = save_weights(model)
+    optimizer = make_optimizer(spec, model)
+    steps_per_epoch = math.ceil(len(data.y_train) / spec.batch_size)
+    total_steps = steps_per_epoch * spec.epochs
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=spec.epochs)
+                 if spec.schedule == "cosine" else None)  # per epoch, as DARTS and NB201 anneal
+    autocast, scaler = _autocast(device, spec.amp)
+    generator = torch.Generator().manual_seed(spec.seed)
+    aug_generator = torch.Generator().manual_seed(spec.seed + 1)
+    epochs: dict[str, list[float]] = {k: [] for k in (
+        "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")}
+    steps: dict[str, list[float]] = {"step": [], "train_loss": []}
+    start = time.perf_counter()
+    step = 0
+    stopped = False
+    x_train, y_train = data.x_train, data.y_train
+    for epoch in range(1, spec.epochs + 1):
+        model.train()
+        lr = optimizer.param_groups[0]["lr"]
+        epoch_loss = torch.zeros((), device=device)
+        epoch_correct = torch.zeros((), device=device, dtype=torch.int64)
+        window_loss = torch.zeros((), device=device)
+        window_n = 0
+        for idx in batches(len(y_train), spec.batch_size, generator, device):
+            x, y = data.augment_batch(x_train[idx], aug_generator), y_train[idx]
+            with autocast:
+                out = model(x)
+                loss = nn.functional.cross_entropy(out.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+            else:
+                loss.backward()
+            if spec.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            step += 1
+            detached = loss.detach()
+            epoch_loss += detached * len(y)
+            epoch_correct += (out.detach().argmax(1) == y).sum()
+            window_loss += detached
+            window_n += 1
+            if step % spec.log_every == 0:
+                value = float(window_loss) / window_n
+                window_loss.zero_()
+                window_n = 0
+                steps["step"].append(step)
+                steps["train_loss"].append(value)
+                if ctx is not None:
+                    ctx.metric("train_loss", value, step=step, epoch=epoch)
+                    ctx.progress(step / total_steps, f"epoch {epoch}/{spec.epochs}")
+                    if ctx.should_stop():
+                        stopped = True
+                        break
+        if stopped:
+            break
+        if scheduler is not None:
+            scheduler.step()
+        model.eval()
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        row = {"epoch": epoch, "train_loss": float(epoch_loss) / len(y_train),
+               "train_acc": float(epoch_correct) / len(y_train), "test_loss": test_loss, "test_acc": test_acc,
+               "lr": lr, "seconds": time.perf_counter() - start}
+        for k, v in row.items():
+            epochs[k].append(v)
+        if ctx is not None:
+            for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
+                ctx.metric(f"epoch_{k}" if k.startswith("train") else k, row[k], step=step, epoch=epoch)
+            ctx.progress(epoch / spec.epochs, f"epoch {epoch}/{spec.epochs}: test acc {test_acc:.3f}")
+    model.eval()
+    summary = {
+        "network": spec.network.kind(), "dataset": data.name, "parameters": parameter_count(model),
+        "epochs_run": len(epochs["epoch"]), "steps": step, "stopped": stopped,
+        "final_train_loss": epochs["train_loss"][-1] if epochs["epoch"] else None,
+        "final_test_loss": epochs["test_loss"][-1] if epochs["epoch"] else None,
+        "final_test_acc": epochs["test_acc"][-1] if epochs["epoch"] else None,
+        "best_test_acc": max(epochs["test_acc"]) if epochs["epoch"] else None,
+        "seconds": time.perf_counter() - start, "device": str(device), "seed": spec.seed,
+    }
+    return TrainResult(model, data, summary, epochs, steps, weights_init)
+
+
+def curves_csv(result: TrainResult) -> bytes:
+    keys = list(result.epochs)
+    lines = [",".join(keys)]
+    lines += [",".join(repr(float(result.epochs[k][i])) for k in keys) for i in range(len(result.epochs["epoch"]))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def curves_npz(result: TrainResult) -> bytes:
+    buf = io.BytesIO()
+    arrays = {f"epoch_{k}" if k != "epoch" else "epoch": np.asarray(v, dtype=np.float64) for k, v in result.epochs.items()}
+    arrays.update({f"step_{k}" if k != "step" else "step": np.asarray(v, dtype=np.float64) for k, v in result.steps.items()})
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def store_result(spec: TrainSpec, result: TrainResult, ctx: JobContext) -> None:
+    """Write the artifacts other kinds and the views read (names at the top of this module)."""
+    ctx.artifact(TRAIN_SPEC, spec.model_dump_json().encode(), "application/json")
+    ctx.artifact(WEIGHTS_INIT, result.weights_init, WEIGHTS_MEDIA_TYPE)
+    ctx.artifact(WEIGHTS, save_weights(result.model, {"summary": json.dumps(result.summary)}), WEIGHTS_MEDIA_TYPE)
+    ctx.artifact("curves.csv", curves_csv(result), "text/csv")
+    ctx.artifact("curves.npz", curves_npz(result), "application/x-npz")
+
+
+@dataclass
+class TrainedModel:
+    spec: TrainSpec
+    model: nn.Module
+    data: Dataset
+    weights_init: bytes
+
+
+def load_trained(ctx: JobContext, job_id: int, device: torch.device) -> TrainedModel:
+    """A finished ``train`` job's network with its final weights, and its dataset, on ``device``."""
+    try:
+        spec_json = ctx.read_artifact(job_id, TRAIN_SPEC)
+        weights = ctx.read_artifact(job_id, WEIGHTS)
+        weights_init = ctx.read_artifact(job_id, WEIGHTS_INIT)
+    except Exception as exc:
+        raise UserError(f"job {job_id} is not a finished train job with stored weights ({exc})") from None
+    spec = validate_model(TrainSpec, spec_json.decode(), f"train job {job_id}'s")
+    data = load_dataset(spec.data).to(device)
+    model = build_model(spec, data)
+    load_weights(model, weights, what=f"job {job_id}'s weights")
+    return TrainedModel(spec, model.to(device).eval(), data, weights_init)
