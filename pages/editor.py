@@ -1,20 +1,447 @@
-"""Cell editor (minimal landing page until the full editor lands)."""
+"""Cell editor: pick or draw a cell and see its connectivity live.
 
+A thin view: every number comes from ``explorer`` (metrics, nngp, spaces, variants, teaching,
+figures); the cell lives in ``st.session_state["cell"]`` and the URL (``ui.state``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
-from explorer.metrics import metrics
-from explorer.presets import PRESETS
-from ui.common import page_header
+from explorer import nngp
+from explorer.cells import Cell, CellError, parse_cell
+from explorer.figures import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, pyvis_html, space_scatter
+from explorer.metrics import DEFAULT_K0, list_paths, metrics
+from explorer.nets import cell_parameter_count, network_kind
+from explorer.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
+from explorer.presets import PRESETS, TOUR, get_preset
+from explorer.spaces import space_box
+from explorer.teaching import claims, depth_width_formulas, path_counting
+from explorer.variants import MODES, adapt, random_variants, variant_table
+from ui.canvas import default_op, show_canvas
+from ui.common import fmt, page_header, teaching
+from ui.state import SPACE_DEFAULTS, SPACES, add_to_compare, current_cell, fits_space, set_cell, space_of
+from ui.views import cached_space_points
 
-page_header("Cell editor", "Pick a preset cell and see its connectivity metrics.")
-preset = st.selectbox("Preset", PRESETS, format_func=lambda p: p.name)
-m = metrics(preset.cell)
-st.caption(f"Source: {preset.source}")
-cols = st.columns(5)
-cols[0].metric("Paths P", m.paths)
-cols[1].metric("Effective depth d̄", "undefined" if m.effective_depth is None else f"{m.effective_depth:.3f}")
-cols[2].metric("Effective width m̄", "undefined" if m.effective_width is None else f"{m.effective_width:.3f}")
-cols[3].metric("Cell width (Shu)", f"{m.cell_width:g}c")
-cols[4].metric("Cell depth (Shu)", m.cell_depth)
-if m.undefined_reason:
-    st.info(m.undefined_reason)
+HELP = """
+A **cell** is a small directed acyclic graph: nodes are feature maps, edges carry operations.
+Pick a search space and a preset, paste a cell, or draw one; every number below updates on each edit.
+
+- **P** is the number of input → output paths through edges that exist (`none` edges are absent).
+- **d̄ (effective depth)** is the mean number of parameterized ops (convolutions, linear layers) per
+  path; **m̄ (effective width)** is the number of paths with at least one parameterized op divided by
+  d̄ (Chen et al., NeurIPS 2022, Def. 4.1). Both are undefined when no path has a parameterized op.
+- **Width / depth (Shu et al., ICLR 2020)**: depth is the longest input → output path in edges;
+  width sums, over intermediate nodes, the share of their inputs that come from the cell's inputs.
+- **Canvas**: drag from a node's right handle to another node's left handle to add an edge;
+  right-click an edge to delete it or edit its op (the label must name an op); right-click the
+  background to add a node (type `input` to add an input node); drag nodes to tidy up.
+  In an NB201 cell a deleted edge becomes `none`.
+- **Edge ops** (right of the canvas) edits the same cell with plain selects; both stay in step.
+- The URL holds the cell, so a link reproduces this view. Turn on **Teach** in the sidebar for the
+  formulas with this cell's numbers.
+"""
+
+NB201_EDGES = [(i, j) for j in range(1, 4) for i in range(j)]
+MAX_TABLE_EDGES = 80  # the free-DAG table lists at most this many edges (bigger cells: paste JSON)
+MAX_PATH_ROWS = 200
+
+
+# --- state changes (widget callbacks: they run before the script, so everything below sees them) ---
+
+
+def _error(where: str, message: str) -> None:
+    st.session_state.setdefault("_errors", {})[where] = message
+
+
+def _clear_error(where: str) -> None:
+    st.session_state.setdefault("_errors", {}).pop(where, None)
+
+
+def _apply(make: Callable[[], Cell], where: str) -> None:
+    """Run an edit; a ``CellError`` is shown next to the input it came from, the cell is kept."""
+    try:
+        cell = make()
+    except CellError as exc:
+        _error(where, str(exc))
+        return
+    _clear_error(where)
+    set_cell(cell)
+
+
+def _on_space() -> None:
+    space = st.session_state["space"]
+    if not fits_space(st.session_state["cell"], space):
+        set_cell(get_preset(SPACE_DEFAULTS[space]).cell)
+
+
+def _on_preset() -> None:
+    name = st.session_state.get("preset")
+    if name:
+        set_cell(get_preset(name).cell)
+        st.session_state["tour_step"] = None
+
+
+def _on_paste() -> None:
+    _apply(lambda: parse_cell(st.session_state.get("paste", "")), "paste")
+
+
+def _on_upload() -> None:
+    upload = st.session_state.get("upload")
+    if upload is not None:
+        _apply(lambda: parse_cell(upload.getvalue()), "upload")
+
+
+def _on_nb201_op(i: int, j: int) -> None:
+    cell = st.session_state["cell"]
+    k = next(k for k, e in enumerate(cell.edges) if (e.src, e.dst) == (i, j))
+    _apply(lambda: cell.with_op(k, st.session_state[f"nb201_op_{i}{j}"]), "table")
+
+
+def _on_darts() -> None:
+    cell = st.session_state["cell"]
+    n_mid = len(cell.intermediates)
+    pairs = [(st.session_state[f"darts_op_{k}_{j}"], st.session_state[f"darts_in_{k}_{j}"])
+             for k in range(2, 2 + n_mid) for j in range(2)]
+    _apply(lambda: Cell.from_genotype_pairs(pairs, sorted(st.session_state["darts_concat"])), "table")
+
+
+def _on_dag_op(k: int) -> None:
+    cell = st.session_state["cell"]
+    _apply(lambda: cell.with_op(k, st.session_state[f"dag_op_{k}"]), "table")
+
+
+def _on_dag_remove_edge(k: int) -> None:
+    cell = st.session_state["cell"]
+    _apply(lambda: cell.remove_edge(k), "table")
+
+
+def _on_dag_add_edge() -> None:
+    cell = st.session_state["cell"]
+    s = st.session_state
+    _apply(lambda: cell.add_edge(int(s["dag_new_src"]), int(s["dag_new_dst"]), s["dag_new_op"]), "table")
+
+
+def _on_dag_add_node(role: str) -> None:
+    cell = st.session_state["cell"]
+    _apply(lambda: cell.add_node(role), "table")
+
+
+def _on_dag_remove_node() -> None:
+    cell = st.session_state["cell"]
+    _apply(lambda: cell.remove_node(int(st.session_state["dag_rm_node"])), "table")
+
+
+def _on_open(cell: Cell) -> None:
+    set_cell(cell)
+
+
+def _on_tour(step: int | None) -> None:
+    st.session_state["tour_step"] = step
+    if step is not None:
+        set_cell(get_preset(TOUR[step]).cell)
+        st.session_state["preset"] = TOUR[step]
+
+
+def _on_compare(cell: Cell) -> None:
+    name = st.session_state.get("preset") or f"cell {len(st.session_state.get('compare_cells', [])) + 1}"
+    if st.session_state.get("preset") and get_preset(st.session_state["preset"]).cell != cell:
+        name = f"{name} (edited)"
+    st.session_state["_compare_msg"] = add_to_compare(name, cell)
+
+
+# --- widget sync: the table widgets show the current cell after any change -------------------------
+
+
+def _sync_widgets(cell: Cell) -> None:
+    s = st.session_state
+    text = cell.to_text()
+    if s.get("_synced") == text:
+        return
+    s["_synced"] = text
+    if "space" not in s or not fits_space(cell, s["space"]):
+        s["space"] = space_of(cell)
+    if s.get("preset") and get_preset(s["preset"]).cell != cell:
+        s["preset"] = None
+    if cell.kind == "nb201":
+        for e in cell.edges:
+            s[f"nb201_op_{e.src}{e.dst}"] = e.op
+    if cell.kind == "darts":
+        pairs, concat = cell.to_genotype_pairs()
+        for idx, (op, src) in enumerate(pairs):
+            k, j = 2 + idx // 2, idx % 2
+            s[f"darts_op_{k}_{j}"], s[f"darts_in_{k}_{j}"] = op, src
+        s["darts_concat"] = concat
+    for k, e in enumerate(cell.edges[:MAX_TABLE_EDGES]):
+        s[f"dag_op_{k}"] = e.op
+
+
+# --- page ------------------------------------------------------------------------------------------
+
+cell = current_cell(url=True)
+page_header("Cell editor", HELP)
+if msg := st.session_state.pop("cell_error", None):
+    st.error(msg)
+
+# The canvas goes first in script order (it sits lower on the page): an edit drawn there must
+# reach the table and the metrics in this same run.
+load_box = st.container(border=True)
+tour_box = st.container()
+metrics_box = st.container()
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    st.subheader("Draw")
+    edit = show_canvas(cell)
+    for note in edit.messages if edit else ():
+        st.warning(note)
+if edit is not None and edit.changed:
+    set_cell(edit.cell)
+    cell = edit.cell
+if edit is not None and (edit.changed or edit.redraw):
+    st.session_state["_canvas_notes"] = edit.messages
+    st.rerun()  # redraw the canvas and re-sync every widget from the new cell
+for note in st.session_state.pop("_canvas_notes", ()):
+    left.warning(note)
+
+_sync_widgets(cell)
+errors = st.session_state.setdefault("_errors", {})
+
+with load_box:
+    c_space, c_preset, c_paste = st.columns([1, 1.2, 1.6])
+    with c_space:
+        st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
+        if st.session_state["space"] == "dag":
+            st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
+        if st.session_state.get("tour_step") is None:
+            st.button("▶ Guided tour", on_click=_on_tour, args=(0,), help=" → ".join(TOUR))
+    with c_preset:
+        st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
+                     placeholder="Pick a preset cell…")
+        if st.session_state.get("preset"):
+            p = get_preset(st.session_state["preset"])
+            st.caption(f"{p.description}  \n**Source:** {p.source}")
+    with c_paste:
+        tab_paste, tab_upload = st.tabs(["Paste", "Upload JSON"])
+        with tab_paste:
+            st.text_area("NB201 arch string, DARTS genotype, or cell JSON", key="paste", height=68,
+                         placeholder="|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…")
+            st.button("Load pasted cell", on_click=_on_paste)
+            if "paste" in errors:
+                st.error(errors["paste"], icon="⚠️")
+        with tab_upload:
+            st.file_uploader("A cell JSON file (as downloaded below)", type=["json"], key="upload",
+                             on_change=_on_upload)
+            if "upload" in errors:
+                st.error(errors["upload"], icon="⚠️")
+
+step = st.session_state.get("tour_step")
+if step is not None:
+    with tour_box:
+        p = get_preset(TOUR[step])
+        with st.container(border=True):
+            st.markdown(f"**Guided tour, {step + 1} of {len(TOUR)}: {p.name}.** {p.description}  \n"
+                        f"*Source: {p.source}*")
+            b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+            b1.button("◀ Back", on_click=_on_tour, args=(step - 1,), disabled=step == 0)
+            b2.button("Next ▶", on_click=_on_tour, args=(step + 1,), disabled=step == len(TOUR) - 1)
+            b3.button("End tour", on_click=_on_tour, args=(None,))
+
+k0 = float(st.session_state.get("k0", DEFAULT_K0))
+m = metrics(cell, k0)
+space = st.session_state["space"]
+box_space = space if space != "dag" else None
+inside = None
+if box_space and m.effective_depth is not None:
+    inside = bool(space_box(box_space).contains(m.effective_depth, m.effective_width))
+
+with metrics_box:
+    cols = st.columns(7)
+    cols[0].metric("Paths P", f"{m.paths:,}")
+    cols[1].metric("Effective depth d̄", fmt(m.effective_depth))
+    cols[2].metric("Effective width m̄", fmt(m.effective_width))
+    cols[3].metric("Cell width (Shu)", f"{m.cell_width:g}c")
+    cols[4].metric("Cell depth (Shu)", "—" if m.cell_depth is None else m.cell_depth)
+    channels = int(st.session_state.get("channels", 16))
+    cols[5].metric(f"Params (C = {channels})", f"{cell_parameter_count(cell, channels):,}",
+                   help=f"One cell's edge ops realised as a {network_kind(cell)} cell with {channels} "
+                        "channels (MLP: width); change the width under Graph & downloads.")
+    if box_space is None:
+        cols[6].metric("In d̄/m̄ box", "—", help="A free DAG has no search-space box; pick a space.")
+    else:
+        cols[6].metric(f"In {box_space} box", "undefined" if inside is None else ("yes" if inside else "no"),
+                       help="Inside the central half (f = ½) of the space's d̄/m̄ box (Chen et al. Sec. 5.3).")
+    if m.undefined_reason:
+        st.info(f"d̄ and m̄ are {m.undefined_reason}")
+    for w in m.warnings:
+        st.warning(w)
+    c_msg, c_btn = st.columns([5, 1])
+    c_btn.button("Send to Compare ⚖️", on_click=_on_compare, args=(cell,), width="stretch")
+    if msg := st.session_state.pop("_compare_msg", None):
+        c_msg.success(msg)
+
+if teaching():
+    with st.container(border=True):
+        st.markdown("#### How these numbers come about")
+        t1, t2 = st.columns(2)
+        with t1:
+            st.markdown(depth_width_formulas(m))
+        with t2:
+            st.markdown(path_counting(cell))
+        st.markdown("**What the papers claim**")
+        for c in claims(cell, m, inside, box_space):
+            st.markdown(f"- {c.text} *({c.source})*")
+
+
+# --- the edge-op table ---
+
+def _table_nb201() -> None:
+    grid = st.columns(2)
+    for n, (i, j) in enumerate(NB201_EDGES):
+        grid[n % 2].selectbox(f"{i} → {j}", NB201_OPS, key=f"nb201_op_{i}{j}", on_change=_on_nb201_op, args=(i, j))
+
+
+def _table_darts() -> None:
+    n_mid = len(cell.intermediates)
+    pool = list(DARTS_OPS) + sorted({e.op for e in cell.edges if e.op not in DARTS_OPS and e.op != "concat"})
+    for k in range(2, 2 + n_mid):
+        cols = st.columns([0.6, 1, 2, 1, 2])
+        cols[0].markdown(f"**node {k}**")
+        for j in range(2):
+            cols[1 + 2 * j].selectbox("input", list(range(k)), key=f"darts_in_{k}_{j}", on_change=_on_darts,
+                                      label_visibility="visible" if k == 2 else "collapsed")
+            cols[2 + 2 * j].selectbox("op", pool, key=f"darts_op_{k}_{j}", on_change=_on_darts,
+                                      label_visibility="visible" if k == 2 else "collapsed")
+    st.multiselect("The output concatenates", list(range(2, 2 + n_mid)), key="darts_concat", on_change=_on_darts)
+
+
+def _table_dag() -> None:
+    if len(cell.edges) > MAX_TABLE_EDGES:
+        st.info(f"This cell has {len(cell.edges)} edges; the table lists the first {MAX_TABLE_EDGES}. "
+                "Edit bigger cells as JSON (download, edit, upload).")
+    for k, e in enumerate(cell.edges[:MAX_TABLE_EDGES]):
+        c1, c2, c3 = st.columns([1, 3, 0.6], vertical_alignment="center")
+        c1.markdown(f"`{e.src} → {e.dst}`")
+        options = list(EDGE_OPS) if e.op != "concat" else ["concat"]
+        c2.selectbox(f"op of edge {k}", options, key=f"dag_op_{k}", on_change=_on_dag_op, args=(k,),
+                     label_visibility="collapsed")
+        c3.button("✕", key=f"dag_rm_{k}", on_click=_on_dag_remove_edge, args=(k,), help=f"remove edge {e.src} → {e.dst}")
+    with st.container(border=True):
+        st.markdown("**Add an edge**")
+        c1, c2, c3, c4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+        nodes = list(range(cell.n_nodes))
+        c1.selectbox("from", [v for v in nodes if v != cell.output], key="dag_new_src")
+        c2.selectbox("to", [v for v in nodes if cell.roles[v] != "input"], key="dag_new_dst")
+        if st.session_state.get("dag_new_op") not in EDGE_OPS:
+            st.session_state["dag_new_op"] = default_op(cell)
+        c3.selectbox("op", EDGE_OPS, key="dag_new_op")
+        c4.button("Add edge", on_click=_on_dag_add_edge)
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
+    c1.button("+ intermediate node", on_click=_on_dag_add_node, args=("intermediate",))
+    c2.button("+ input node", on_click=_on_dag_add_node, args=("input",))
+    c3.selectbox("node", [v for v in range(cell.n_nodes) if v != cell.output], key="dag_rm_node")
+    c4.button("Remove node", on_click=_on_dag_remove_node)
+
+
+with right:
+    st.subheader("Edge ops")
+    if space == "nb201":
+        _table_nb201()
+    elif space in ("darts4", "darts5"):
+        _table_darts()
+    else:
+        _table_dag()
+    if "table" in errors:
+        st.error(errors["table"], icon="⚠️")
+
+
+# --- analysis tabs ---
+
+tab_graph, tab_paths, tab_nngp, tab_space, tab_variants = st.tabs(
+    ["Graph & downloads", "Paths", "NNGP curves", "Search space", "Random variants"]
+)
+
+with tab_graph:
+    g1, g2 = st.columns([3, 1])
+    g1.plotly_chart(graph_figure(cell), key="graph_view", config={"displayModeBar": False})
+    with g2:
+        st.caption("Solid red: parameterized op · dashed grey: parameter-free · dotted: concat into the "
+                   "output · `none` edges are not drawn (as in Chen et al.'s figures).")
+        st.number_input("Channels (MLP: width) for the parameter count", min_value=1, max_value=4096,
+                        value=16, step=8, key="channels")
+        st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
+                           mime="text/html", help="A standalone vis-network page (pyvis), works offline.")
+        if cell.kind == "nb201":
+            st.download_button("NB201 arch string", cell.to_nb201(), file_name="cell_nb201.txt")
+        if cell.kind == "darts":
+            st.download_button("Genotype text", cell.to_genotype().to_text(), file_name="genotype.txt")
+        st.download_button("Cell JSON", cell.to_json_text(), file_name="cell.json", mime="application/json")
+        st.code(cell.to_text(), language=None, wrap_lines=True)
+
+with tab_paths:
+    paths, total = list_paths(cell, MAX_PATH_ROWS)
+    if total == 0:
+        st.info("No path from an input to the output.")
+    else:
+        rows = [{"path": " → ".join([str(p[0].src), *(str(e.dst) for e in p)]),
+                 "ops": " · ".join(e.op for e in p),
+                 "d_p": sum(e.parameterized for e in p)} for p in paths]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
+        if total > len(rows):
+            st.caption(f"Showing the first {len(rows):,} of {total:,} paths (all are counted exactly).")
+        st.bar_chart(pd.DataFrame({"paths": m.path_histogram}, index=pd.Index(range(len(m.path_histogram)), name="d_p")),
+                     height=200, x_label="d_p (parameterized ops on the path)", y_label="paths")
+
+with tab_nngp:
+    st.slider("Input correlation K0", -0.99, 0.99, DEFAULT_K0, 0.01, key="k0")
+    curves = nngp.curves(cell, K0_GRID)
+    st.plotly_chart(nngp_figure([NamedCurves("this cell", curves)], K0_GRID, k0), key="nngp_view")
+    at_k0 = nngp.curves(cell, [k0])
+    st.dataframe(pd.DataFrame([{"quantity": c.label, f"at K0 = {k0:g}": float(c.values[0])} for c in at_k0]),
+                 hide_index=True, width="stretch")
+    st.caption("The Eq. 12 value bounds λmin from above; the two λmin curves differ in their assumptions "
+               "(see the labels). Where they disagree, the sum rule's independence assumption does not hold.")
+
+with tab_space:
+    names = ["nb201", "darts4", "darts5"]
+    ref = st.selectbox("Space", names, index=names.index(box_space) if box_space else 0, key="ref_space",
+                       format_func=SPACES.get)
+    box = space_box(ref)
+    marks = [] if m.effective_depth is None else [Mark("this cell", m.effective_depth, m.effective_width)]
+    st.plotly_chart(space_scatter(cached_space_points(ref), box, marks), key="space_view")
+    st.caption(f"Box centre (d̄, m̄) = ({box.center_depth:.3g}, {box.center_width:.3g}), half-radius "
+               f"({box.radius_depth / 2:.3g}, {box.radius_width / 2:.3g}); the solid rectangle is the "
+               "central half Chen et al. keep. Colour: how many cells of the space share each point.")
+    if not marks:
+        st.info("This cell has no (d̄, m̄) point: " + (m.undefined_reason or ""))
+
+with tab_variants:
+    v1, v2, v3 = st.columns([2, 1, 1])
+    mode = v1.radio("Variants", list(MODES), format_func=MODES.get, key="variant_mode")
+    count = int(v2.number_input("How many", 1, 50, 10, key="variant_count"))
+    seed = int(v3.number_input("Seed", 0, 2**31 - 1, 0, key="variant_seed"))
+    rows = variant_table(cell, random_variants(cell, mode, count, seed))
+    adapted = adapt(cell)
+    table = pd.DataFrame([{
+        "cell": r.label, "width (c)": r.cell_width, "depth": r.cell_depth, "P": r.paths,
+        "d̄": r.effective_depth, "m̄": r.effective_width, "text": r.cell.to_text(),
+    } for r in rows])
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"text": st.column_config.TextColumn(width="medium")})
+    st.caption("Sorted by width, widest first, as in Shu et al.'s Table 2. Same seed, same variants.")
+    o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = o1.selectbox("Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick")
+    chosen = next((r.cell for r in rows if r.label == pick), None)
+    o2.button("Open", on_click=_on_open, args=(chosen,), disabled=chosen is None, key="variant_open")
+    with st.container(border=True):
+        a = variant_table(adapted, [])[0]
+        st.markdown(
+            "**Adapt**: the widest and shallowest wiring with the same ops: every intermediate node fed by "
+            f"the input nodes only (Shu et al. Sec. 5). Width {a.cell_width:g}c, depth "
+            f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, m̄ {fmt(a.effective_width)}."
+        )
+        st.button("Adapt this cell", on_click=_on_open, args=(adapted,), disabled=adapted == cell, key="adapt")
+        if adapted.warnings:
+            st.caption("After adapting: " + "; ".join(adapted.warnings))

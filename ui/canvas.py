@@ -1,0 +1,205 @@
+"""The drawing canvas (streamlit-flow-component, React Flow) and its mapping to and from a ``Cell``.
+
+Nodes are ``n<id>``, edges ``e<index in cell.edges>``, each edge's label is its op. What the
+canvas sends back is read as edits of the cell it was drawn from:
+- an edge missing from the canvas was deleted (in an NB201 cell its op becomes ``none``, so the
+  cell stays in the space);
+- an edge with a new id was drawn by dragging: its op is its label when that names an op, else the
+  space's default op;
+- a changed label is a new op, checked against ``explorer.ops.OPS``;
+- a node with a new id was made with the pane menu: an intermediate node (an input node when its
+  text is "input"), labelled with its text;
+- a missing node was deleted (only intermediate nodes are deletable).
+Anything the cell model refuses (a cycle, an unknown op) is reported and the cell is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit_flow import streamlit_flow
+from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
+from streamlit_flow.state import StreamlitFlowState
+
+from explorer.cells import Cell, CellError, Edge
+from explorer.layout import scaled_positions
+from explorer.ops import OPS
+
+DX, DY = 150.0, 190.0  # pixels per layer / per row (odd layers drop half a row)
+_ROLE_TYPE = {"input": "input", "intermediate": "default", "output": "output"}
+_ROLE_COLOR = {"input": "#e8f5e9", "intermediate": "#e3f2fd", "output": "#fff3e0"}
+
+
+def default_op(cell: Cell) -> str:
+    """The op a freshly drawn edge gets: the cell's most used parameterized op, else by kind."""
+    used = Counter(e.op for e in cell.edges if e.parameterized)
+    if used:
+        return used.most_common(1)[0][0]
+    return {"nb201": "nor_conv_3x3", "darts": "sep_conv_3x3"}.get(cell.kind, "linear")
+
+
+def _edge_style(op: str) -> tuple[dict, dict]:
+    if OPS[op].absent:
+        return {"stroke": "#c8c8c8", "strokeDasharray": "2 4", "strokeWidth": 1.5}, {"fill": "#aaaaaa"}
+    if OPS[op].parameterized:
+        return {"stroke": "#d62728", "strokeWidth": 2.5}, {"fill": "#d62728", "fontWeight": 600}
+    return {"stroke": "#555555", "strokeDasharray": "6 4", "strokeWidth": 2}, {"fill": "#333333"}
+
+
+def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = None) -> StreamlitFlowState:
+    """The canvas state for ``cell``: layered staggered layout, kept positions where given."""
+    layout = scaled_positions(cell, DX, DY)
+    positions = positions or {}
+    nodes = []
+    for v in range(cell.n_nodes):
+        role = cell.roles[v]
+        text = cell.name(v) if role == "intermediate" else f"{cell.name(v)} · {role}"
+        nodes.append(StreamlitFlowNode(
+            f"n{v}", positions.get(v, layout[v]), {"content": text}, node_type=_ROLE_TYPE[role],
+            source_position="right", target_position="left", connectable=True,
+            deletable=role == "intermediate", selectable=True,
+            style={"background": _ROLE_COLOR[role], "width": "78px", "fontSize": "13px", "padding": "5px"},
+        ))
+    edges = []
+    for k, e in enumerate(cell.edges):
+        style, label_style = _edge_style(e.op)
+        edges.append(StreamlitFlowEdge(
+            f"e{k}", f"n{e.src}", f"n{e.dst}", edge_type="default", label=e.op, deletable=True,
+            focusable=True, marker_end={"type": "arrowclosed"}, style=style, label_style=label_style,
+            label_show_bg=True, label_bg_style={"fill": "white", "fillOpacity": 0.85},
+        ))
+    return StreamlitFlowState(nodes, edges)
+
+
+@dataclass
+class CanvasEdit:
+    cell: Cell
+    changed: bool  # the canvas describes a different cell
+    redraw: bool  # what the canvas shows differs from the cell (new edge's op, refused edit)
+    messages: list[str] = field(default_factory=list)
+    positions: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
+def _index(flow_id: str, prefix: str) -> int | None:
+    rest = flow_id[len(prefix):] if flow_id.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
+def flow_to_cell(state: StreamlitFlowState, cell: Cell) -> CanvasEdit:
+    """Read what the canvas shows as edits of ``cell`` (see the module docstring)."""
+    messages: list[str] = []
+    redraw = False
+    kept = sorted(i for n in state.nodes if (i := _index(n.id, "n")) is not None and i < cell.n_nodes)
+    missing = set(range(cell.n_nodes)) - set(kept)
+    undeletable = [v for v in missing if cell.roles[v] != "intermediate"]
+    if undeletable:
+        messages.append("input and output nodes cannot be deleted")
+        redraw = True
+        kept = sorted(set(kept) | set(undeletable))
+    new_nodes = [n for n in state.nodes if _index(n.id, "n") is None or _index(n.id, "n") >= cell.n_nodes]
+    # New ids: old nodes keep their order, new nodes go just before the output.
+    roles: list[str] = []
+    labels: list[str] = []
+    index: dict[str, int] = {}
+    position: dict[str, tuple[float, float]] = {
+        n.id: (float(n.position["x"]), float(n.position["y"])) for n in state.nodes
+    }
+    for v in kept:
+        if v == cell.output:
+            continue
+        index[f"n{v}"] = len(roles)
+        roles.append(cell.roles[v])
+        labels.append(cell.labels[v] if cell.labels else "")
+    for n in new_nodes:
+        text = str(n.data.get("content", "")).strip()
+        index[n.id] = len(roles)
+        roles.append("input" if text.lower() == "input" else "intermediate")
+        labels.append("" if text.lower() in ("", "input") else text[:40])
+    index[f"n{cell.output}"] = len(roles)
+    roles.append("output")
+    labels.append(cell.labels[cell.output] if cell.labels else "")
+
+    def op_for(label: str, old: str | None, where: str) -> str:
+        nonlocal redraw
+        label = (label or "").strip()
+        if label in OPS and (label != "concat" or old == "concat"):
+            return label
+        fallback = old or default_op(cell)
+        if label:
+            messages.append(f"{where}: '{label}' is not an op (valid: {', '.join(o for o in OPS if o != 'concat')}); "
+                            f"kept {fallback}")
+        redraw = True
+        return fallback
+
+    kept_edges: dict[int, Edge] = {}
+    added: list[Edge] = []
+    for fe in state.edges:
+        if fe.source not in index or fe.target not in index:
+            continue  # an edge of a deleted node
+        src, dst = index[fe.source], index[fe.target]
+        k = _index(fe.id, "e")
+        if k is not None and k < len(cell.edges) and f"n{cell.edges[k].src}" == fe.source \
+                and f"n{cell.edges[k].dst}" == fe.target:
+            old = cell.edges[k]
+            kept_edges[k] = Edge(src, dst, op_for(fe.label, old.op, f"edge {old.src}→{old.dst}"))
+        else:
+            added.append(Edge(src, dst, op_for(fe.label, None, f"new edge {fe.source[1:]}→{fe.target[1:]}")))
+    edges: list[Edge] = []
+    for k, old in enumerate(cell.edges):
+        if k in kept_edges:
+            edges.append(kept_edges[k])
+        elif cell.kind == "nb201" and f"n{old.src}" in index and f"n{old.dst}" in index:
+            # Deleting an NB201 edge sets it to none, so the cell stays an NB201 cell.
+            edges.append(Edge(index[f"n{old.src}"], index[f"n{old.dst}"], "none"))
+            redraw = redraw or old.op != "none"
+    for e in added:  # after the last edge into the same or an earlier node: keeps DARTS order
+        at = max((i + 1 for i, x in enumerate(edges) if x.dst <= e.dst), default=0)
+        edges.insert(at, e)
+    try:
+        new = Cell(tuple(roles), tuple(edges), tuple(labels) if any(labels) else None)
+    except CellError as exc:
+        return CanvasEdit(cell, False, True, [*messages, f"canvas edit refused: {exc}"])
+    positions = {index[fid]: xy for fid, xy in position.items() if fid in index}
+    changed = new != cell
+    return CanvasEdit(new, changed, redraw, messages, positions)
+
+
+def canvas_key(cell: Cell, generation: int) -> str:
+    return "canvas_" + hashlib.sha1(f"{cell.to_text()}#{generation}".encode()).hexdigest()[:12]
+
+
+def show_canvas(cell: Cell, height: int = 430) -> CanvasEdit | None:
+    """Draw the canvas for ``cell``; returns the edit when the canvas changed the cell or needs a redraw.
+
+    Session keys: ``_canvas`` holds the key, the cell text it was drawn from and the flow state.
+    The key changes whenever the cell changed elsewhere (the component only re-reads its
+    nodes and edges from Python under a new key), not after the canvas's own edits.
+    """
+    store = st.session_state.setdefault("_canvas", {"generation": 0})
+    text = cell.to_text()
+    if store.get("cell_text") != text:
+        store["generation"] += 1
+        store["key"] = canvas_key(cell, store["generation"])
+        # Dragged positions survive edits that keep the nodes; otherwise lay out afresh.
+        kept = store.get("positions") if store.get("roles") == cell.roles else None
+        store["state"] = cell_to_flow(cell, kept)
+        store["cell_text"] = text
+    returned = streamlit_flow(
+        store["key"], store["state"], height=height, fit_view=True, show_controls=True,
+        allow_new_edges=True, enable_pane_menu=True, enable_node_menu=True, enable_edge_menu=True,
+        hide_watermark=True, min_zoom=0.3,
+    )
+    edit = flow_to_cell(returned, cell)
+    if edit.positions:
+        store["positions"], store["roles"] = edit.positions, edit.cell.roles
+    if not edit.changed and not edit.redraw:
+        return None
+    if edit.redraw:
+        store["cell_text"] = None  # draw again from the cell on the next run
+    else:
+        store["cell_text"] = edit.cell.to_text()
+        store["state"] = returned
+    return edit
