@@ -6,6 +6,7 @@ import math
 from urllib.parse import quote
 
 import numpy as np
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
@@ -161,10 +162,13 @@ else:
     st.caption("Bubble size: standard deviation of accuracy within the group. Dashed: the space's box (f = ½). "
                "Grey: unreachable (d̄, m̄).")
 
-tab_table, tab_par, tab_splom, *tab_sql = st.tabs(
-    ["Results", "Parallel coordinates", "Scatter matrix"] + ([] if get_settings().read_only else ["SQL"]))
+# Only the open tab runs (on_change="rerun"): the views query every filtered row.
+tabs = st.tabs(["Results", "Parallel coordinates", "Scatter matrix"] + ([] if get_settings().read_only else ["SQL"]),
+               key="browse_tab", on_change="rerun")
+tab_table, tab_par, tab_splom, *tab_sql = tabs
 
-with tab_table:
+
+def results_table() -> None:
     sort_cols = ["accuracy", "effective_depth", "effective_width", "cell_width", "cell_depth", "n_conv",
                  "params_m", "paths", "nngp_eq12", "arch_id"]
     t1, t2, t3 = st.columns([2, 1, 1])
@@ -173,10 +177,10 @@ with tab_table:
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
     rows = wh.rows(f, order_by=order_by, descending=descending, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    # The editor is the app's default page (root URL); it reads the cell from ?cell=.
     rows.insert(0, "open", ["./?cell=" + quote(text, safe="") for text in rows["cell_text"]])
     st.dataframe(rows.drop(columns=["cell_text"]), hide_index=True, key="browse_table", column_config={
-        "open": st.column_config.LinkColumn("Editor", display_text="open ↗",
-                                            help="Open this cell in the editor"),
+        "open": st.column_config.LinkColumn("Editor", display_text="open ↗", help="Open this cell in the editor"),
         "arch_str": st.column_config.TextColumn("Architecture", width="large"),
     })
     st.caption(f"Rows {(page_no - 1) * PAGE_SIZE + 1:,}–{min(page_no * PAGE_SIZE, count):,} of {count:,}.")
@@ -187,34 +191,44 @@ with tab_table:
     d2.download_button("Download Parquet", lambda: wh.export(f, "parquet"), file_name=f"{name}.parquet",
                        mime="application/vnd.apache.parquet", key="browse_parquet")
 
-dims = ["effective_depth", "effective_width", "cell_width", "cell_depth", "params_m", "accuracy"]
-proxy_pick = None
-if proxy_names:
-    proxy_pick = st.selectbox("Proxy shown in the views below", proxy_names, key="browse_view_proxy")
-sample = wh.rows(f, proxies=[proxy_pick] if proxy_pick else [], order_by="arch_id", descending=False)
-if len(sample) > SAMPLE:
-    sample = sample.sample(SAMPLE, random_state=0)
-view_dims = dims + ([f"proxy_{proxy_pick}"] if proxy_pick else [])
-view_dims = [d for d in view_dims if d in sample and sample[d].notna().any()]
 
-with tab_par:
-    if sample.empty:
-        st.info("No rows.")
-    else:
-        st.plotly_chart(px.parallel_coordinates(sample, dimensions=view_dims, color="accuracy",
-                                                color_continuous_scale="Viridis"), key="browse_parcoords")
-        st.caption(f"{len(sample):,} architectures" + (" (random sample)" if count > SAMPLE else ""))
+def view_sample() -> tuple[pd.DataFrame, list[str]]:
+    """Up to SAMPLE filtered rows and the columns to draw: (d̄, m̄, width, depth, params, accuracy, a proxy)."""
+    dims = ["effective_depth", "effective_width", "cell_width", "cell_depth", "params_m", "accuracy"]
+    proxy = st.selectbox("Proxy", proxy_names, key="browse_view_proxy") if proxy_names else None
+    sample = wh.rows(f, proxies=[proxy] if proxy else [], order_by="arch_id", descending=False)
+    if len(sample) > SAMPLE:
+        sample = sample.sample(SAMPLE, random_state=0)
+        st.caption(f"A random sample of {SAMPLE:,} of the {count:,} architectures.")
+    dims += [f"proxy_{proxy}"] if proxy else []
+    return sample, [d for d in dims if sample[d].notna().any()]
 
-with tab_splom:
-    if sample.empty:
-        st.info("No rows.")
-    else:
-        fig = px.scatter_matrix(sample, dimensions=view_dims, color="accuracy", color_continuous_scale="Viridis",
-                                opacity=0.5, height=800)
-        fig.update_traces(marker={"size": 3}, diagonal_visible=False)
-        st.plotly_chart(fig, key="browse_splom")
 
-if tab_sql:
+if tab_table.open:
+    with tab_table:
+        results_table()
+
+if tab_par.open:
+    with tab_par:
+        sample, dims = view_sample()
+        if sample.empty:
+            st.info("No rows.")
+        else:
+            st.plotly_chart(px.parallel_coordinates(sample, dimensions=dims, color="accuracy",
+                                                    color_continuous_scale="Viridis"), key="browse_parcoords")
+
+if tab_splom.open:
+    with tab_splom:
+        sample, dims = view_sample()
+        if sample.empty:
+            st.info("No rows.")
+        else:
+            fig = px.scatter_matrix(sample, dimensions=dims, color="accuracy", color_continuous_scale="Viridis",
+                                    opacity=0.5, height=800)
+            fig.update_traces(marker={"size": 3}, diagonal_visible=False)
+            st.plotly_chart(fig, key="browse_splom")
+
+if tab_sql and tab_sql[0].open:
     with tab_sql[0]:
         st.caption("One read-only SELECT over architectures, results, proxies, hardware, curves, sources, meta "
                    "(10,000 rows, 10 s at most).")

@@ -1,0 +1,45 @@
+"""The warehouse page in a real browser: narrowing the d̄ range changes the row count and Figure 5."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import run_streamlit, wait_idle
+from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.browser
+
+# Plotly draws one path.point per marker; only the bubble trace has markers.
+BUBBLES = "el => el.querySelectorAll('.scatterlayer path.point').length"
+
+
+def _state(page) -> tuple[int, int]:
+    rows = int(page.get_by_test_id("stMetricValue").first.inner_text().replace(",", ""))
+    bubbles = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.evaluate(BUBBLES)
+    return rows, bubbles
+
+
+def test_filter_by_depth_changes_rows_and_bubbles(nb201_warehouse: Path, new_page, tmp_path):  # noqa: F811
+    with run_streamlit(env={"EXPLORER_WAREHOUSE": str(nb201_warehouse)}, log_dir=tmp_path) as url:
+        page = new_page(url + "/browse")
+        page.get_by_test_id("stPlotlyChart").first.wait_for()
+        rows0, bubbles0 = _state(page)
+        assert rows0 == 15_625 and bubbles0 > 20
+        slider = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(has_text="Effective depth")
+        # One click on the track, left of centre, moves the low thumb there (one rerun).
+        track = slider.get_by_role("slider").first.locator("xpath=..").bounding_box()
+        thumb_low = slider.get_by_role("slider").first.bounding_box()
+        thumb_high = slider.get_by_role("slider").last.bounding_box()
+        assert track and thumb_low and thumb_high
+        x0, x1 = thumb_low["x"], thumb_high["x"] + thumb_high["width"]
+        page.mouse.click(x0 + 0.35 * (x1 - x0), thumb_low["y"] + thumb_low["height"] / 2)
+        page.wait_for_function(
+            """n => document.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, '') != n""",
+            arg=str(rows0), timeout=20_000)
+        wait_idle(page)
+        rows1, bubbles1 = _state(page)
+        assert 0 < rows1 < rows0
+        assert 0 < bubbles1 < bubbles0
+        assert page.get_by_test_id("stException").count() == 0
