@@ -15,6 +15,7 @@ on the batch, on the device.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import io
 import math
@@ -128,14 +129,22 @@ def load_dataset(spec: DataSpec) -> Dataset:
 # --- built-in sets ------------------------------------------------------------------------------
 
 
-def _digits(seed: int, *, flat: bool) -> Dataset:
-    """scikit-learn's 1,797 8×8 digits: pixel values /16, standardised with the training mean/std,
-    a seeded 80/20 split."""
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits as float pixels in [0, 1] and labels (read once per process; never mutated)."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = bunch.data.astype(np.float32) / 16.0
-    y = bunch.target.astype(np.int64)
+    x, y = bunch.data.astype(np.float32) / 16.0, bunch.target.astype(np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def _digits(seed: int, *, flat: bool) -> Dataset:
+    """scikit-learn's 1,797 8×8 digits: pixel values /16, standardised with the training mean/std,
+    a seeded 80/20 split."""
+    x, y = _digits_arrays()
     order = np.random.default_rng(seed).permutation(len(y))
     n_train = int(round(0.8 * len(y)))
     tr, te = order[:n_train], order[n_train:]

@@ -9,8 +9,10 @@ depends on the rest of its batch, so per-sample gradients are not defined.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,14 @@ def extend_for_backpack(model: nn.Module) -> nn.Module:
     return model.eval()
 
 
+@contextlib.contextmanager
+def _quiet_hooks() -> Iterator[None]:
+    # The input needs no gradient, so BackPACK's hook on the first layer fires on its output: expected.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        yield
+
+
 def gradient_variance(model: nn.Module, x: Tensor, y: Tensor, chunk: int = EVAL_BATCH) -> float:
     """g = mean_i ‖∇f_i‖² − ‖mean_i ∇f_i‖² of the cross-entropy over (x, y), at the model's
     current weights. ``model`` must have gone through ``extend_for_backpack``."""
@@ -50,9 +60,7 @@ def gradient_variance(model: nn.Module, x: Tensor, y: Tensor, chunk: int = EVAL_
     sum_sq = torch.zeros((), dtype=torch.float64, device=x.device)
     total: list[Tensor] = [torch.zeros_like(p) for p in params]
     for i in range(0, len(y), chunk):
-        with backpack(SumGradSquared()), warnings.catch_warnings():
-            # The input needs no gradient, so the first layer's hook fires on its output: expected.
-            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+        with backpack(SumGradSquared()), _quiet_hooks():
             loss = nn.functional.cross_entropy(model(x[i : i + chunk]), y[i : i + chunk], reduction="sum")
             loss.backward()
         for p, t in zip(params, total, strict=True):
@@ -75,8 +83,9 @@ def gradient_variance_loop(model: nn.Module, x: Tensor, y: Tensor) -> float:
     sum_sq = 0.0
     total = [torch.zeros_like(p, dtype=torch.float64) for p in params]
     for i in range(len(y)):
-        loss = nn.functional.cross_entropy(model(x[i : i + 1]), y[i : i + 1], reduction="sum")
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        with _quiet_hooks():
+            loss = nn.functional.cross_entropy(model(x[i : i + 1]), y[i : i + 1], reduction="sum")
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
         for g, t in zip(grads, total, strict=True):
             if g is not None:
                 sum_sq += float(g.double().square().sum())
