@@ -66,34 +66,40 @@ def _label_spot(pts: np.ndarray, placed: list[np.ndarray], scale: np.ndarray) ->
     return max(spots, key=clearance)
 
 
+EDGE_STYLES = {  # kind → (colour, dash, legend name)
+    "param": (PARAM_COLOR, "solid", "parameterized"),
+    "plain": (PLAIN_COLOR, "dash", "non-parameterized"),
+    "concat": (CONCAT_COLOR, "dot", "concat into the output"),
+}
+MAX_DECORATED_EDGES = 60  # above this, edges are drawn straight with no arrows or labels (speed)
+
+
 def graph_figure(cell: Cell, *, height: int = 380, title: str | None = None) -> go.Figure:
+    """The cell drawn as in Chen et al.'s figures; edges bend around nodes and are labelled."""
     pos = layered_positions(cell)
     xy = {v: (p.x, -p.y) for v, p in pos.items()}  # plotly's y grows upwards
     fig = go.Figure()
+    decorate = len(cell.live_edges) <= MAX_DECORATED_EDGES
     seen: dict[tuple[int, int], int] = {}
     placed: list[np.ndarray] = []  # edge labels so far: the next one avoids them
     spread = np.ptp(np.array(list(xy.values())), axis=0)
     scale = np.where(spread > 0, spread, 1.0)
     annotations = []
-    legend_done: set[str] = set()
-    for e in cell.edges:
-        if e.absent:
-            continue
+    # One trace per edge kind (a trace per edge makes big cells take seconds to build).
+    lines: dict[str, tuple[list, list, list]] = {kind: ([], [], []) for kind in EDGE_STYLES}
+    for e in cell.live_edges:
         k = seen.get((e.src, e.dst), 0)
         seen[(e.src, e.dst)] = k + 1
-        pts = _bezier(xy[e.src], xy[e.dst], _bend(xy, e.src, e.dst, k))
-        if e.op == "concat":
-            color, dash, kind = CONCAT_COLOR, "dot", "concat into the output"
-        elif e.parameterized:
-            color, dash, kind = PARAM_COLOR, "solid", "parameterized"
-        else:
-            color, dash, kind = PLAIN_COLOR, "dash", "non-parameterized"
-        fig.add_trace(go.Scatter(
-            x=pts[:, 0], y=pts[:, 1], mode="lines", line={"color": color, "dash": dash, "width": 2.5},
-            hoverinfo="text", text=f"{e.src} → {e.dst}: {e.op}", name=kind,
-            legendgroup=kind, showlegend=kind not in legend_done,
-        ))
-        legend_done.add(kind)
+        bend = _bend(xy, e.src, e.dst, k) if decorate else 0.0
+        pts = _bezier(xy[e.src], xy[e.dst], bend, n=24 if decorate else 2)
+        kind = "concat" if e.op == "concat" else "param" if e.parameterized else "plain"
+        color = EDGE_STYLES[kind][0]
+        xs, ys, texts = lines[kind]
+        xs.extend([*pts[:, 0], None])
+        ys.extend([*pts[:, 1], None])
+        texts.extend([f"{e.src} → {e.dst}: {e.op}"] * len(pts) + [None])
+        if not decorate:
+            continue
         tip, before = pts[-4], pts[-7]
         annotations.append({"x": tip[0], "y": tip[1], "ax": before[0], "ay": before[1], "xref": "x",
                             "yref": "y", "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 2,
@@ -103,6 +109,11 @@ def graph_figure(cell: Cell, *, height: int = 380, title: str | None = None) -> 
             placed.append(label_at)
             annotations.append({"x": label_at[0], "y": label_at[1], "text": e.op, "showarrow": False,
                                 "font": {"size": 11, "color": color}, "bgcolor": "rgba(255,255,255,0.8)"})
+    for kind, (xs, ys, texts) in lines.items():
+        if xs:
+            color, dash, name = EDGE_STYLES[kind]
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "dash": dash, "width": 2.5},
+                                     hoverinfo="text", text=texts, name=name))
     nodes = sorted(xy)
     fig.add_trace(go.Scatter(
         x=[xy[v][0] for v in nodes], y=[xy[v][1] for v in nodes], mode="markers+text",

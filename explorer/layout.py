@@ -4,7 +4,9 @@ Layers come from networkx's topological generations over every edge (``none`` in
 switching an op to ``none`` does not make the picture jump). Nodes in a layer are spread
 vertically; then every other layer is shifted by half a row. Without the shift, a chain
 0 → 1 → 2 → 3 puts every node on one line and the skip edges 0 → 2, 1 → 3 run straight through
-the nodes between them, where they can neither be seen nor clicked.
+the nodes between them, where they can neither be seen nor clicked. Cells of up to
+``MAX_TUNED_NODES`` nodes then get each layer's shift tuned so that no straight edge passes close
+to a node it does not touch (bigger cells keep the plain stagger: the search would cost seconds).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from explorer.cells import Cell
 
-STAGGER = 0.5  # vertical shift of odd layers, in rows
+SHIFTS = (0.0, 0.5, -0.5, 0.25, -0.25, 0.75, -0.75)  # vertical shifts of a layer to try, in rows
+MAX_TUNED_NODES = 16
+GOOD_CLEARANCE = 0.3  # rows between a node and any straight edge not its own: good enough
 
 
 @dataclass(frozen=True)
@@ -40,18 +45,53 @@ def layers(cell: Cell) -> dict[int, int]:
     return out
 
 
-def layered_positions(cell: Cell, stagger: float = STAGGER) -> dict[int, Position]:
-    """Positions for every node: x = layer, y = row within the layer (centred), odd layers shifted."""
+def _positions(lay: dict[int, int], shifts: dict[int, float]) -> dict[int, Position]:
     by_layer: dict[int, list[int]] = {}
-    for v, layer in layers(cell).items():
+    for v, layer in lay.items():
         by_layer.setdefault(layer, []).append(v)
     positions = {}
     for layer, nodes in by_layer.items():
         nodes.sort()
-        shift = stagger if layer % 2 else 0.0
         for row, v in enumerate(nodes):
-            positions[v] = Position(layer, float(layer), row - (len(nodes) - 1) / 2 + shift)
+            positions[v] = Position(layer, float(layer), row - (len(nodes) - 1) / 2 + shifts.get(layer, 0.0))
     return positions
+
+
+def clearance(cell: Cell, positions: dict[int, Position]) -> float:
+    """The smallest distance from a node to a straight edge it is not an end of (inf if none)."""
+    xy = np.array([[positions[v].x, positions[v].y] for v in range(cell.n_nodes)])
+    pairs = np.array(sorted({(e.src, e.dst) for e in cell.edges}), dtype=int).reshape(-1, 2)
+    if not len(pairs):
+        return float("inf")
+    a, b = xy[pairs[:, 0]], xy[pairs[:, 1]]  # (E, 2)
+    ab = b - a
+    t = np.einsum("nek,ek->ne", xy[:, None, :] - a[None], ab) / np.maximum(np.einsum("ek,ek->e", ab, ab), 1e-12)
+    closest = a[None] + np.clip(t, 0, 1)[..., None] * ab[None]
+    dist = np.linalg.norm(xy[:, None, :] - closest, axis=-1)  # (N, E)
+    ends = (np.arange(cell.n_nodes)[:, None] == pairs[None, :, 0]) | (np.arange(cell.n_nodes)[:, None] == pairs[None, :, 1])
+    dist[ends] = np.inf
+    return float(dist.min())
+
+
+def layered_positions(cell: Cell) -> dict[int, Position]:
+    """Positions for every node: x = layer, y = row within the layer (centred) plus a per-layer
+    shift. Odd layers start half a row down; then each layer in turn takes the shift from
+    ``SHIFTS`` that keeps straight edges furthest from the other nodes (two greedy sweeps)."""
+    lay = layers(cell)
+    shifts = {layer: (0.5 if layer % 2 else 0.0) for layer in set(lay.values())}
+    if cell.n_nodes > MAX_TUNED_NODES:
+        return _positions(lay, shifts)
+    best_clear = clearance(cell, _positions(lay, shifts))
+    for _sweep in range(2):
+        for layer in sorted(shifts):
+            if best_clear >= GOOD_CLEARANCE:
+                break
+            for shift in SHIFTS:
+                trial = {**shifts, layer: shift}
+                clear = clearance(cell, _positions(lay, trial))
+                if clear > best_clear + 1e-9:
+                    shifts, best_clear = trial, clear
+    return _positions(lay, shifts)
 
 
 def scaled_positions(cell: Cell, dx: float, dy: float) -> dict[int, tuple[float, float]]:

@@ -1,0 +1,53 @@
+"""AppTest of the Compare page, the edge diff and the teaching text."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from explorer.cell_diff import edge_diff
+from explorer.metrics import metrics
+from explorer.presets import get_preset
+from explorer.teaching import depth_width_formulas, node_path_counts
+from tests.conftest import REPO
+
+COMPARE = str(REPO / "pages" / "compare.py")
+
+
+def test_compare_renders_empty_and_with_cells() -> None:
+    at = AppTest.from_file(COMPARE, default_timeout=60).run()
+    assert not at.exception
+    for name in ("DAG#1 (sequential)", "DAG#3 (mixed)", "NB201 all-skip"):
+        at.selectbox(key="cmp_preset").select(name).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.loc["effective depth d̄"])[:2] == ["3", "1.25"]
+    assert list(table.loc["effective width m̄"])[:2] == ["0.3333", "2.4"]
+    assert list(table.loc["paths P"])[:2] == ["1", "4"]
+    assert "d̄, m̄ undefined" in " ".join(c.value for c in at.caption)
+    diff = at.dataframe[1].value
+    assert "differs" in diff.columns and len(diff) >= 6
+    at.button(key="cmp_rm_2").click().run()
+    assert len(at.session_state["compare_cells"]) == 2
+
+
+def test_compare_paste_error_is_shown() -> None:
+    at = AppTest.from_file(COMPARE, default_timeout=60).run()
+    at.text_input(key="cmp_paste").input('{"nodes": 3}').run()
+    assert not at.exception
+    assert any("cell JSON" in e.value for e in at.error)
+
+
+def test_edge_diff_marks_differences() -> None:
+    a, b = get_preset("DAG#1 (sequential)").cell, get_preset("DAG#3 (mixed)").cell
+    rows = {(r.src, r.dst): r for r in edge_diff([a, b])}
+    assert rows[(0, 1)].ops == ("linear", "linear") and not rows[(0, 1)].differs
+    assert rows[(0, 2)].ops == ("—", "linear") and rows[(0, 2)].differs
+
+
+def test_teaching_numbers_match_the_metrics() -> None:
+    dag3 = get_preset("DAG#3 (mixed)").cell
+    assert node_path_counts(dag3)[dag3.output] == metrics(dag3).paths == 4
+    text = depth_width_formulas(metrics(dag3))
+    assert "= 1.25$$" in text and "\\frac{3}{1.25} = 2.4" in text  # Chen et al.: d̄ = 1.25, m̄ = 2.4
+    skip = metrics(get_preset("NB201 all-skip").cell)
+    assert "undefined" in depth_width_formulas(skip)

@@ -1,0 +1,193 @@
+"""AppTest of the cell editor page: renders, presets, table edits, paste errors, URL, canvas mapping."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.cells import Cell, parse_cell
+from explorer.presets import PRESETS, get_preset
+from tests.conftest import REPO
+
+EDITOR = str(REPO / "pages" / "editor.py")
+APP = str(REPO / "app.py")
+RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def editor(query: str | None = None) -> AppTest:
+    at = AppTest.from_file(EDITOR, default_timeout=60)
+    if query is not None:
+        at.query_params["cell"] = query
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def warm() -> None:
+    editor()  # first import of torch and the space tables; later runs are quick
+
+
+def test_default_page_renders_without_exception(warm) -> None:
+    at = editor()
+    assert not at.exception
+    values = metric_values(at)
+    assert values["Paths P"] == "2" and values["Effective depth d̄"] == "1"
+    assert isinstance(at.session_state["cell"], Cell)
+    assert at.query_params["cell"] == [RESNET] or at.query_params["cell"] == RESNET
+
+
+def test_app_navigation_renders_the_editor_by_default(warm) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "Paths P" in metric_values(at)
+
+
+def test_dag3_preset_shows_published_values(warm) -> None:
+    at = editor()
+    at.selectbox(key="preset").select("DAG#3 (mixed)").run()
+    assert not at.exception
+    values = metric_values(at)
+    assert values["Paths P"] == "4"
+    assert values["Effective depth d̄"] == "1.25"
+    assert values["Effective width m̄"] == "2.4"
+    assert at.session_state["space"] == "dag"
+    assert "Source" in " ".join(c.value for c in at.caption)
+
+
+def test_every_preset_renders(warm) -> None:
+    at = editor()
+    for p in PRESETS:
+        at.selectbox(key="preset").select(p.name).run()
+        assert not at.exception, p.name
+        assert at.session_state["cell"] == p.cell
+
+
+def test_editing_an_op_in_the_table_changes_d_bar(warm) -> None:
+    at = editor()
+    assert metric_values(at)["Effective depth d̄"] == "1"
+    at.selectbox(key="nb201_op_01").select("skip_connect").run()
+    assert not at.exception
+    assert metric_values(at)["Effective depth d̄"] == "0.5"
+    assert at.session_state["cell"].to_nb201().startswith("|skip_connect~0|")
+
+
+def test_darts_table_rewires_a_node(warm) -> None:
+    at = editor()
+    at.selectbox(key="preset").select("DARTS-V2 normal cell").run()
+    assert at.session_state["space"] == "darts4"
+    before = metric_values(at)["Effective depth d̄"]
+    at.selectbox(key="darts_in_5_1").select(4).run()
+    assert not at.exception
+    assert at.session_state["cell"].to_genotype_pairs()[0][7] == ("dil_conv_3x3", 4)
+    assert metric_values(at)["Effective depth d̄"] != before
+
+
+def test_free_dag_add_node_and_edge(warm) -> None:
+    at = editor()
+    at.selectbox(key="space").select("dag").run()
+    at.button[[b.label for b in at.button].index("+ intermediate node")].click().run()
+    cell = at.session_state["cell"]
+    assert cell.n_nodes == 5
+    at.selectbox(key="dag_new_src").select(0).run()
+    at.selectbox(key="dag_new_dst").select(3).run()
+    at.selectbox(key="dag_new_op").select("nor_conv_3x3").run()
+    at.button[[b.label for b in at.button].index("Add edge")].click().run()
+    assert not at.exception
+    assert len(at.session_state["cell"].edges) == 7
+
+
+def test_bad_arch_string_shows_the_error_next_to_the_input(warm) -> None:
+    at = editor()
+    at.text_area(key="paste").input("|nor_conv_3x3~0|+|bogus~0|none~1|+|none~0|none~1|none~2|").run()
+    at.button[[b.label for b in at.button].index("Load pasted cell")].click().run()
+    assert not at.exception
+    assert any("unknown op 'bogus'" in e.value for e in at.error)
+    assert at.session_state["cell"] == parse_cell(RESNET)  # unchanged
+
+
+def test_good_paste_loads_a_genotype(warm) -> None:
+    at = editor()
+    at.text_area(key="paste").input(
+        "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), "
+        "('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 1)], "
+        "normal_concat=range(2, 6), reduce=[], reduce_concat=[])").run()
+    at.button[[b.label for b in at.button].index("Load pasted cell")].click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cell"].kind == "darts"
+    assert at.session_state["space"] == "darts4"
+
+
+def test_cell_in_the_query_string_is_opened(warm) -> None:
+    dag3 = get_preset("DAG#3 (mixed)").cell
+    at = editor(dag3.to_text())
+    assert not at.exception
+    assert metric_values(at)["Paths P"] == "4"
+
+
+def test_bad_query_string_shows_an_error_and_the_default_cell(warm) -> None:
+    at = editor("|not a cell")
+    assert not at.exception
+    assert any("could not be read" in e.value for e in at.error)
+    assert at.session_state["cell"] == parse_cell(RESNET)
+
+
+def test_undefined_metrics_say_why(warm) -> None:
+    at = editor(get_preset("NB201 all-skip").cell.to_text())
+    assert metric_values(at)["Effective depth d̄"] == "undefined"
+    assert any("no parameterized path" in i.value for i in at.info)
+
+
+def test_teach_toggle_shows_filled_in_formulas(warm) -> None:
+    at = editor(get_preset("DAG#3 (mixed)").cell.to_text())
+    at.toggle(key="_teach_toggle").set_value(True).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "\\frac{5}{4}" in text  # Σ d_p / P for DAG#3
+    assert "n = n0 + n1 + n2 = 1 + 1 + 2 = 4" in text
+    assert "Chen et al." in text and "Shu et al." in text
+
+
+def test_guided_tour_steps_through_the_presets(warm) -> None:
+    at = editor()
+    at.button[[b.label for b in at.button].index("▶ Guided tour")].click().run()
+    assert at.session_state["cell"] == get_preset("DAG#1 (sequential)").cell
+    at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+    assert at.session_state["cell"] == get_preset("DAG#2 (parallel)").cell
+    assert not at.exception
+
+
+def test_adapt_and_open_a_variant(warm) -> None:
+    at = editor(get_preset("DARTS-V2 normal cell").cell.to_text())
+    at.button(key="adapt").click().run()
+    cell = at.session_state["cell"]
+    assert all(e.src in (0, 1) for e in cell.edges if e.op != "concat")
+    at.button(key="variant_open").click().run()
+    assert not at.exception
+    assert at.session_state["cell"] != cell
+
+
+def test_send_to_compare(warm) -> None:
+    at = editor()
+    at.button[[b.label for b in at.button].index("Send to Compare ⚖️")].click().run()
+    assert len(at.session_state["compare_cells"]) == 1
+    assert any("Added to Compare" in s.value for s in at.success)
+
+
+def test_canvas_edit_in_session_state_reaches_the_table(warm) -> None:
+    """The canvas is a custom component (not clickable in AppTest): feed it a changed flow state
+    the way the component returns one, and check the table and metrics follow."""
+    from ui.canvas import cell_to_flow
+
+    at = editor()
+    key = at.session_state["_canvas"]["key"]
+    state = cell_to_flow(parse_cell(RESNET))
+    state.edges = [e for e in state.edges if e.id != "e0"]  # delete edge 0 → 1 (conv)
+    at.session_state[key] = {"nodes": [n.asdict() for n in state.nodes],
+                             "edges": [e.asdict() for e in state.edges], "selectedId": None, "timestamp": 1}
+    at.run()
+    assert not at.exception
+    assert at.session_state["cell"].edges[0].op == "none"  # an NB201 edge deleted on the canvas is `none`
+    assert metric_values(at)["Paths P"] == "1"
+    assert at.session_state["nb201_op_01"] == "none"
