@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Imported here so a worker's fork server loads them once instead of every job process paying for
+# them: torch.optim imports torch._dynamo at the first optimizer, the digits come through sklearn.
+import sklearn.datasets  # noqa: F401
+import torch._dynamo  # noqa: F401
+
 from explorer.jobs.registry import JobContext, JobKind, register
 from explorer.train import TrainSpec, store_result, train
 
