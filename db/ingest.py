@@ -26,7 +26,7 @@ import pandas as pd
 
 from explorer.cells import Cell, CellError
 from explorer.errors import DataError
-from explorer.metrics import DEFAULT_K0, metrics
+from explorer.metrics import DEFAULT_K0, CellMetrics, metrics
 from explorer.nds import NDSRun, load_nds
 from explorer.ops import OPS
 
@@ -244,30 +244,50 @@ def _check_arch(where: str, rec: dict, problems: Problems, canonical: list[str] 
         problems.add(where, f"arch_index {idx} ↔ arch_str mismatch: this file says {arch!r}, "
                      f"the primary table says {canonical[idx]!r}")
     if "naslib_op_indices" in rec:
-        expected = naslib_encoding(arch)
+        expected = naslib_encoding(parsed[arch])  # type: ignore[arg-type]
         if rec["naslib_op_indices"] != expected:
             problems.add(where, f"naslib_op_indices {rec['naslib_op_indices']!r} does not match arch_str "
                          f"(expected {expected!r})")
 
 
-def naslib_encoding(arch: str) -> str:
-    """NASLib's six op digits (edge order e01,e02,e03,e12,e13,e23) for an NB201 arch string."""
-    ops = dict(zip(EDGE_COLUMNS, nb201_edge_ops(arch), strict=True))
+def naslib_encoding(cell: Cell) -> str:
+    """NASLib's six op digits (edge order e01,e02,e03,e12,e13,e23) for an NB201 cell."""
+    ops = dict(zip(EDGE_COLUMNS, (e.op for e in cell.edges), strict=True))  # from_nb201 keeps string order
     return ",".join(str(NASLIB_OPS.index(ops[e])) for e in NASLIB_EDGE_ORDER)
-
-
-def nb201_edge_ops(arch: str) -> list[str]:
-    """The six ops in arch-string order e01, e02, e12, e03, e13, e23."""
-    return [e.op for e in Cell.from_nb201(arch).edges]
 
 
 # --- tables ------------------------------------------------------------------------------------
 
 
+def class_signature(cell: Cell) -> tuple:
+    """The cell with each op replaced by its class (absent / non-parameterized / parameterized;
+    'concat' kept, since it joins instead of adding). ``explorer.ops``: only the class of an op
+    matters to the connectivity metrics, so cells with one signature share every metric."""
+    return cell.roles, tuple((e.src, e.dst, "concat" if e.op == "concat" else OPS[e.op].op_class.value)
+                             for e in cell.edges)
+
+
+class MetricsCache:
+    """``explorer.metrics.metrics`` once per class signature (NB201: 729 signatures for 15,625 cells).
+    The NB201 test compares every stored row with ``metrics`` of its own arch string."""
+
+    def __init__(self, k0: float = DEFAULT_K0) -> None:
+        self.k0 = k0
+        self._cache: dict[tuple, CellMetrics] = {}
+
+    def __call__(self, cell: Cell) -> CellMetrics:
+        key = class_signature(cell)
+        if key not in self._cache:
+            self._cache[key] = metrics(cell, self.k0)
+        return self._cache[key]
+
+
 def architecture_row(arch_id: int, space: str, source_id: int, cell: Cell, *, arch_str: str,
-                     genotype_json: str | None, k0: float = DEFAULT_K0) -> dict:
+                     genotype_json: str | None, cell_metrics: Callable[[Cell], CellMetrics]) -> dict:
     """Identity, op counts and every core metric of one cell (``explorer.metrics.metrics``)."""
-    m = metrics(cell, k0)
+    m = cell_metrics(cell)
+    core = m.to_dict()
+    core.pop("path_depths")  # up to 10,000 numbers; path_histogram holds the same information
     live = cell.live_edges
     families = [OPS[e.op].family for e in live if e.op != "concat"]
     return {
@@ -281,7 +301,8 @@ def architecture_row(arch_id: int, space: str, source_id: int, cell: Cell, *, ar
         "paths": m.paths, "effective_depth": m.effective_depth, "effective_width": m.effective_width,
         "undefined_reason": m.undefined_reason, "cell_width": m.cell_width, "cell_depth": m.cell_depth,
         "n_parameterized_ops": m.n_parameterized_ops, "k0": m.k0, "nngp_eq12": m.nngp_eq12,
-        "nngp_lambda_min": m.nngp_lambda_min,
+        "nngp_lambda_min": m.nngp_lambda_min, "nngp_exact_dag": m.nngp_exact_dag,
+        "metrics_json": json.dumps(core, separators=(",", ":")),
         "params_m": None, "flops_m": None, "net_width": None, "net_depth": None,
     }
 
@@ -291,14 +312,16 @@ def nb201_tables(frames: dict[str, pd.DataFrame], tables: Tables, tick: Callable
     naswot = frames.get("nb201_cifar10_naswot.csv")
     zc10 = frames.get("nb201_zc_proxies_cifar10.csv")
     flops = dict(zip(zc10["arch_index"], zc10["flops_m"], strict=True)) if zc10 is not None else {}
+    params = list(naswot["params_m"]) if naswot is not None else [None] * len(main)
+    cell_metrics = MetricsCache()
     for idx, arch, unique in zip(main["arch_index"], main["arch_str"], main["unique_str"], strict=True):
         cell = Cell.from_nb201(arch)
-        row = architecture_row(int(idx), "nb201", int(idx), cell, arch_str=arch, genotype_json=None)
+        row = architecture_row(int(idx), "nb201", int(idx), cell, arch_str=arch, genotype_json=None,
+                               cell_metrics=cell_metrics)
         ops = [e.op for e in cell.edges]
         row.update(dict(zip(EDGE_COLUMNS, ops, strict=True)), unique_str=unique,
                    n_conv3x3=ops.count("nor_conv_3x3"), n_conv1x1=ops.count("nor_conv_1x1"),
-                   params_m=float(naswot["params_m"].iat[idx]) if naswot is not None else None,
-                   flops_m=flops.get(idx), **NB201_NET)
+                   params_m=params[idx], flops_m=flops.get(idx), **NB201_NET)
         tables.architectures.append(row)
         tick(1)
     _nb201_results(frames, tables)
@@ -387,11 +410,13 @@ def read_nds(paths: Iterable[Path]) -> list[list[NDSRun]]:
 
 def nds_tables(files: list[list[NDSRun]], tables: Tables, tick: Callable[[int], None]) -> None:
     arch_id = NDS_ARCH_ID_BASE
+    cell_metrics = MetricsCache()
     for runs in files:
         for run in runs:
             cell = run.genotype.normal  # the metrics describe the normal cell
             row = architecture_row(arch_id, f"nds:{run.space}", run.position, cell, arch_str=cell.to_text(),
-                                   genotype_json=json.dumps(run.genotype_json, separators=(",", ":")))
+                                   genotype_json=json.dumps(run.genotype_json, separators=(",", ":")),
+                                   cell_metrics=cell_metrics)
             row.update(params_m=run.params / 1e6, flops_m=run.flops / 1e6, net_width=run.width,
                        net_depth=run.depth)
             tables.architectures.append(row)

@@ -60,6 +60,8 @@ CREATE TABLE architectures (
     k0                 DOUBLE NOT NULL,     -- the K0 of the NNGP columns (0.5)
     nngp_eq12          DOUBLE NOT NULL,     -- Chen et al. Eq. 12 bound P − Σ_p f^{d_p}(K0)
     nngp_lambda_min    DOUBLE NOT NULL,     -- λmin of the sum-rule kernel
+    nngp_exact_dag     DOUBLE NOT NULL,     -- λmin of the exact infinite-width DAG kernel
+    metrics_json       VARCHAR NOT NULL,    -- CellMetrics.to_dict() (without path_depths)
     params_m           DOUBLE,              -- parameters (millions); NB201: CIFAR-10 network
     flops_m            DOUBLE,              -- MFLOPs; NB201: CIFAR-10 network, 9,445 cells only
     net_width          INTEGER,             -- network: initial channels (NB201: 16)
@@ -128,7 +130,7 @@ RANGE_COLUMNS: dict[str, str] = {
 ROW_COLUMNS = (
     "arch_id", "space", "source_id", "arch_str", "cell_text", "effective_depth", "effective_width",
     "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool", "n_none", "n_parameterized_ops",
-    "nngp_eq12", "params_m", "flops_m", "net_width", "net_depth",
+    "nngp_eq12", "nngp_lambda_min", "nngp_exact_dag", "params_m", "flops_m", "net_width", "net_depth",
 )
 RESULT_COLUMNS = ("dataset", "schedule", "epochs", "seeds", "test_acc", "valid_acc")
 DEFAULT_ROW_LIMIT = 10_000

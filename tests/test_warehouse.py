@@ -20,7 +20,7 @@ from explorer.benchmark_analysis import multiple_correlation
 from explorer.cells import Cell, Genotype
 from explorer.cli import main as cli_main
 from explorer.errors import DataError, UserError
-from explorer.metrics import metrics
+from explorer.metrics import cell_depth, cell_width, effective_depth_width, metrics, path_histogram
 from tests.warehouse_fixtures import nb201_warehouse, write_nds  # noqa: F401 (fixture)
 
 PRIMARY = "nb201_acc200_natsbench.csv"
@@ -59,17 +59,27 @@ def test_disconnected_cells_have_undefined_depth_width(wh: Warehouse):
 
 
 def test_every_stored_metric_equals_the_core(wh: Warehouse):
+    """d̄, m̄, P and Shu width/depth of all 15,625 rows from the core's functions; the full
+    ``metrics`` (NNGP included, 1-2 ms a cell) on a random 1,000 of them."""
     df = wh.query("SELECT * FROM architectures ORDER BY arch_id", row_limit=20_000).frame
     assert len(df) == 15_625
     for row in df.itertuples():
         cell = Cell.from_nb201(row.arch_str)
-        m = metrics(cell, k0=0.5)
-        for stored, core in ((row.effective_depth, m.effective_depth), (row.effective_width, m.effective_width)):
+        hist = path_histogram(cell)
+        dw = effective_depth_width(hist)
+        for stored, core in ((row.effective_depth, dw.effective_depth), (row.effective_width, dw.effective_width)):
             assert (core is None and math.isnan(stored)) or stored == core, row.arch_str
-        assert row.paths == m.paths and row.cell_width == m.cell_width and row.nngp_eq12 == m.nngp_eq12
-        assert row.n_parameterized_ops == m.n_parameterized_ops == row.n_conv
+        assert row.paths == sum(hist) and row.cell_width == cell_width(cell)
+        assert (row.cell_depth == cell_depth(cell)) if row.paths else math.isnan(row.cell_depth)
         assert [row.e01, row.e02, row.e12, row.e03, row.e13, row.e23] == [e.op for e in cell.edges]
         assert row.cell_text == cell.to_text() == row.arch_str
+    for row in df.sample(1_000, random_state=0).itertuples():
+        m = metrics(Cell.from_nb201(row.arch_str), k0=0.5)
+        assert row.nngp_eq12 == m.nngp_eq12 and row.nngp_lambda_min == m.nngp_lambda_min
+        assert row.nngp_exact_dag == m.nngp_exact_dag and row.n_parameterized_ops == m.n_parameterized_ops == row.n_conv
+        core = m.to_dict()
+        core.pop("path_depths")
+        assert json.loads(row.metrics_json) == core
 
 
 def test_hardware_and_proxy_spot_values(wh: Warehouse):
@@ -344,7 +354,7 @@ def test_open_shared_sees_a_rebuild(tmp_path: Path):
 def test_naslib_encoding_matches_readme():
     # README: file 4 row 0 is "4,3,3,0,0,0" for |avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|...
     arch = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
-    assert ingest.naslib_encoding(arch) == "4,3,3,0,0,0"
+    assert ingest.naslib_encoding(Cell.from_nb201(arch)) == "4,3,3,0,0,0"
 
 
 def test_cli_build_json(tmp_path: Path, capsys):
