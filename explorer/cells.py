@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -393,7 +394,9 @@ class Genotype:
         if text.startswith("{"):
             return cls.from_dict(_load_json(text, "genotype JSON"))
         try:
-            tree = ast.parse(text, mode="eval").body
+            with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error below says it
+                warnings.simplefilter("ignore", SyntaxWarning)
+                tree = ast.parse(text, mode="eval").body
         except SyntaxError as exc:
             raise CellError(f"not valid genotype text ({exc.msg} at column {exc.offset})", where="genotype") from None
         except (ValueError, RecursionError, MemoryError):  # e.g. thousands of nested unary minus signs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -509,7 +510,10 @@ def test_hostile_inputs():
         "Genotype(normal=" + "[" * 300 + "]" * 300 + ", normal_concat=[2])",
         "Genotype(\x00)",
         "|\x00~0|+|",
+        "Genotype(normal=1or 2, normal_concat=[2])",  # a SyntaxWarning from ast.parse
     ]
-    for text in hostile:
-        for parse in (Cell.from_nb201, Genotype.parse, Cell.from_json, parse_cell):
-            _only_cell_error(parse, text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning leaks out either
+        for text in hostile:
+            for parse in (Cell.from_nb201, Genotype.parse, Cell.from_json, parse_cell):
+                _only_cell_error(parse, text)
