@@ -290,9 +290,10 @@ def architecture_row(arch_id: int, space: str, source_id: int, cell: Cell, *, ar
     core.pop("path_depths")  # up to 10,000 numbers; path_histogram holds the same information
     live = cell.live_edges
     families = [OPS[e.op].family for e in live if e.op != "concat"]
+    assert arch_str == cell.to_text()  # the editor link opens arch_str
     return {
         "arch_id": arch_id, "space": space, "source_id": source_id, "arch_str": arch_str,
-        "cell_text": cell.to_text(), "genotype_json": genotype_json,
+        "genotype_json": genotype_json,
         **{col: None for col in EDGE_COLUMNS}, "unique_str": None,
         "n_conv": families.count("conv") + families.count("linear"),
         "n_skip": families.count("skip"), "n_pool": families.count("pool"),

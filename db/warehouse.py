@@ -39,8 +39,8 @@ CREATE TABLE architectures (
     arch_id            BIGINT PRIMARY KEY,  -- NB201: arch_index; NDS: 1,000,000 + running number
     space              VARCHAR NOT NULL,    -- 'nb201' or 'nds:<file stem>' (e.g. 'nds:DARTS')
     source_id          BIGINT NOT NULL,     -- NB201 arch_index / position of the entry in the NDS file
-    arch_str           VARCHAR NOT NULL,    -- NB201 arch string; NDS: the normal cell's genotype JSON
-    cell_text          VARCHAR NOT NULL,    -- Cell.to_text() of the cell the metrics describe (editor link)
+    arch_str           VARCHAR NOT NULL,    -- Cell.to_text() of the cell the metrics describe: the NB201
+                                            -- arch string; NDS: the normal cell's genotype JSON (editor link)
     genotype_json      VARCHAR,             -- NDS: the full genotype (normal and reduce) as given
     e01 VARCHAR, e02 VARCHAR, e12 VARCHAR, e03 VARCHAR, e13 VARCHAR, e23 VARCHAR,  -- NB201 edge ops
     unique_str         VARCHAR,             -- NB201: NATS 'unique string' (equivalent cells share it)
@@ -117,22 +117,32 @@ CREATE TABLE sources (
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 """
 
+# Derived at build time: architectures ⋈ results, one row per result, sorted by result set. The pages
+# filter and aggregate this table (no join per query, and the sort lets DuckDB skip other result sets).
+BROWSE_SQL = """
+CREATE TABLE browse AS
+SELECT r.arch_id, a.space, r.dataset, r.schedule, r.epochs, r.seeds, r.test_acc, r.valid_acc,
+       a.source_id, a.arch_str, a.effective_depth, a.effective_width, a.cell_width, a.cell_depth, a.paths,
+       a.n_conv, a.n_skip, a.n_pool, a.n_none, a.n_conv3x3, a.n_conv1x1, a.n_parameterized_ops,
+       a.nngp_eq12, a.nngp_lambda_min, a.nngp_exact_dag, a.params_m, a.flops_m, a.net_width, a.net_depth
+FROM results r JOIN architectures a USING (arch_id)
+ORDER BY a.space, r.dataset, r.schedule, r.arch_id;
+"""
+
 TABLE_ORDER = ("architectures", "results", "proxies", "hardware", "curves", "sources")
+QUERYABLE = (*TABLE_ORDER, "browse", "meta")
 
 # Columns a Filter may constrain with a range (whitelist: they go into SQL by name).
-RANGE_COLUMNS: dict[str, str] = {
-    "effective_depth": "a.effective_depth", "effective_width": "a.effective_width",
-    "cell_width": "a.cell_width", "cell_depth": "a.cell_depth", "paths": "a.paths",
-    "n_conv": "a.n_conv", "n_skip": "a.n_skip", "n_pool": "a.n_pool", "n_none": "a.n_none",
-    "n_conv3x3": "a.n_conv3x3", "n_conv1x1": "a.n_conv1x1", "params_m": "a.params_m",
-    "flops_m": "a.flops_m", "nngp_eq12": "a.nngp_eq12", "test_acc": "r.test_acc", "valid_acc": "r.valid_acc",
-}
-ROW_COLUMNS = (
-    "arch_id", "space", "source_id", "arch_str", "cell_text", "effective_depth", "effective_width",
+RANGE_COLUMNS: tuple[str, ...] = (
+    "effective_depth", "effective_width", "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool",
+    "n_none", "n_conv3x3", "n_conv1x1", "params_m", "flops_m", "nngp_eq12", "test_acc", "valid_acc",
+)
+ROW_COLUMNS = (  # what ``Warehouse.rows`` returns (plus 'accuracy' and proxy_<name> columns)
+    "arch_id", "space", "source_id", "arch_str", "effective_depth", "effective_width",
     "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool", "n_none", "n_parameterized_ops",
     "nngp_eq12", "nngp_lambda_min", "nngp_exact_dag", "params_m", "flops_m", "net_width", "net_depth",
+    "dataset", "schedule", "epochs", "seeds", "test_acc", "valid_acc",
 )
-RESULT_COLUMNS = ("dataset", "schedule", "epochs", "seeds", "test_acc", "valid_acc")
 DEFAULT_ROW_LIMIT = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 MAX_PAGE = 1_000
@@ -199,9 +209,15 @@ def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Se
     return BuildReport(db, counts, list(frames), [str(p) for p in nds], time.perf_counter() - t0)
 
 
+ROW_GROUP_SIZE = 16_384  # ≈ one NB201 result set per row group, so a filtered query skips the others
+
+
 def _write(path: Path, tables: ingest.Tables, progress: bool) -> dict[str, int]:
-    con = duckdb.connect(str(path))
+    con = duckdb.connect()
     try:
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute("USE warehouse")
         con.execute(SCHEMA_SQL)
         counts = {}
         for name in tqdm(TABLE_ORDER, desc="writing", unit="table", disable=not progress, leave=False):
@@ -211,6 +227,7 @@ def _write(path: Path, tables: ingest.Tables, progress: bool) -> dict[str, int]:
                 frame = pd.DataFrame.from_records(rows, columns=cols)  # noqa: F841 (scanned by name below)
                 con.execute(f"INSERT INTO {name} SELECT * FROM frame")
             counts[name] = len(rows)
+        con.execute(BROWSE_SQL)
         meta = {"schema_version": str(SCHEMA_VERSION), "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "k0": str(ingest.DEFAULT_K0)}
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
@@ -256,13 +273,13 @@ class Filter:
     accuracy: Literal["test_acc", "valid_acc"] = "test_acc"
 
     def where(self) -> tuple[str, list[Any]]:
-        """The SQL condition over ``architectures a JOIN results r`` and its parameters."""
-        sql = ["a.space = ?", "r.dataset = ?", "r.schedule = ?"]
+        """The SQL condition over ``browse b`` and its parameters."""
+        sql = ["b.space = ?", "b.dataset = ?", "b.schedule = ?"]
         params: list[Any] = [self.space, self.dataset, self.schedule]
         for name, (lo, hi) in self.ranges.items():
             if name not in RANGE_COLUMNS:
                 raise UserError(f"cannot filter on {name!r}; columns: {', '.join(RANGE_COLUMNS)}")
-            col = RANGE_COLUMNS[name]
+            col = f"b.{name}"
             if lo is not None:
                 sql.append(f"{col} >= ?")
                 params.append(float(lo))
@@ -270,10 +287,10 @@ class Filter:
                 sql.append(f"{col} <= ?")
                 params.append(float(hi))
         if self.n_conv is not None:
-            sql.append(f"a.n_conv IN ({', '.join('?' * len(self.n_conv)) or 'NULL'})")
+            sql.append(f"b.n_conv IN ({', '.join('?' * len(self.n_conv)) or 'NULL'})")
             params.extend(int(n) for n in self.n_conv)
         for proxy, (lo, hi) in self.proxy_ranges.items():
-            cond = ["p.arch_id = a.arch_id", "p.dataset = ?", "p.proxy = ?"]
+            cond = ["p.arch_id = b.arch_id", "p.dataset = ?", "p.proxy = ?"]
             params_p: list[Any] = [proxy_dataset(self.dataset), proxy]
             if lo is not None:
                 cond.append("p.value >= ?")
@@ -353,9 +370,9 @@ class Warehouse:
     def result_sets(self) -> pd.DataFrame:
         """Every (space, dataset, schedule) with its row count and which accuracies it has."""
         return self._frame(
-            "SELECT a.space, r.dataset, r.schedule, any_value(r.epochs) AS epochs, any_value(r.seeds) AS seeds, "
-            "count(*) AS n, count(r.test_acc) AS n_test, count(r.valid_acc) AS n_valid "
-            "FROM results r JOIN architectures a USING (arch_id) GROUP BY ALL ORDER BY ALL")
+            "SELECT space, dataset, schedule, any_value(epochs) AS epochs, any_value(seeds) AS seeds, "
+            "count(*) AS n, count(test_acc) AS n_test, count(valid_acc) AS n_valid "
+            "FROM browse GROUP BY ALL ORDER BY ALL")
 
     def proxy_names(self, space: str, dataset: str) -> list[str]:
         df = self._frame("SELECT DISTINCT p.proxy FROM proxies p JOIN architectures a USING (arch_id) "
@@ -369,11 +386,10 @@ class Warehouse:
         for c in columns:
             if c not in RANGE_COLUMNS:
                 raise UserError(f"unknown column {c!r}")
-        sel = ", ".join(f"min({RANGE_COLUMNS[c]}), max({RANGE_COLUMNS[c]})" for c in columns)
+        sel = ", ".join(f"min(b.{c}), max(b.{c})" for c in columns)
         cur = self._cursor()
         try:
-            row = cur.execute(f"SELECT {sel} FROM architectures a JOIN results r USING (arch_id) WHERE {where}",
-                              params).fetchone()
+            row = cur.execute(f"SELECT {sel} FROM browse b WHERE {where}", params).fetchone()
         finally:
             cur.close()
         assert row is not None
@@ -393,26 +409,25 @@ class Warehouse:
 
     def _select(self, f: Filter, proxies: Sequence[str]) -> tuple[str, list[Any]]:
         where, params = f.where()
-        cols = [f"a.{c}" for c in ROW_COLUMNS] + [f"r.{c}" for c in RESULT_COLUMNS]
-        cols.append(f"r.{f.accuracy} AS accuracy")
+        cols = [f"b.{c}" for c in ROW_COLUMNS]
+        cols.append(f"b.{f.accuracy} AS accuracy")
         pparams: list[Any] = []
         for proxy in proxies:
-            cols.append(f"(SELECT p.value FROM proxies p WHERE p.arch_id = a.arch_id AND p.dataset = ? "
+            cols.append(f"(SELECT p.value FROM proxies p WHERE p.arch_id = b.arch_id AND p.dataset = ? "
                         f"AND p.proxy = ?) AS {_proxy_column(proxy)}")
             pparams += [proxy_dataset(f.dataset), proxy]
-        sql = f"SELECT {', '.join(cols)} FROM architectures a JOIN results r USING (arch_id) WHERE {where}"
+        sql = f"SELECT {', '.join(cols)} FROM browse b WHERE {where}"
         return sql, pparams + params
 
     def count(self, f: Filter) -> int:
         where, params = f.where()
-        return int(self._scalar(f"SELECT count(*) FROM architectures a JOIN results r USING (arch_id) WHERE {where}",
-                                params))
+        return int(self._scalar(f"SELECT count(*) FROM browse b WHERE {where}", params))
 
     def rows(self, f: Filter, *, proxies: Sequence[str] = (), order_by: str = "accuracy", descending: bool = True,
              limit: int | None = None, offset: int = 0) -> pd.DataFrame:
         """Filtered rows (one per architecture), sorted; ``limit`` None returns all of them."""
         sql, params = self._select(f, proxies)
-        allowed = {*ROW_COLUMNS, *RESULT_COLUMNS, "accuracy", *(_proxy_column(p) for p in proxies)}
+        allowed = {*ROW_COLUMNS, "accuracy", *(_proxy_column(p) for p in proxies)}
         if order_by not in allowed:
             raise UserError(f"cannot sort by {order_by!r}")
         sql += f" ORDER BY {order_by} {'DESC' if descending else 'ASC'} NULLS LAST, arch_id"
@@ -438,14 +453,13 @@ class Warehouse:
         """One row per distinct (d̄, m̄) among the filtered architectures with defined d̄/m̄:
         n, mean and sample standard deviation of the accuracy (Chen et al. Figure 5's bubbles)."""
         where, params = f.where()
-        acc = f"r.{f.accuracy}"
+        acc = f"b.{f.accuracy}"
         # Rounding merges values that differ only in float noise (d̄, m̄ are ratios of small integers).
         return self._frame(
-            "SELECT round(a.effective_depth, 9) AS effective_depth, round(a.effective_width, 9) AS effective_width, "
+            "SELECT round(b.effective_depth, 9) AS effective_depth, round(b.effective_width, 9) AS effective_width, "
             f"count(*) AS n, avg({acc}) AS mean_acc, stddev_samp({acc}) AS std_acc, "
             f"min({acc}) AS min_acc, max({acc}) AS max_acc "
-            "FROM architectures a JOIN results r USING (arch_id) "
-            f"WHERE {where} AND a.effective_depth IS NOT NULL AND {acc} IS NOT NULL "
+            f"FROM browse b WHERE {where} AND b.effective_depth IS NOT NULL AND {acc} IS NOT NULL "
             "GROUP BY 1, 2 ORDER BY 1, 2", params)
 
     def multiple_r(self, f: Filter) -> tuple[float | None, int]:
@@ -454,13 +468,13 @@ class Warehouse:
         from explorer.benchmark_analysis import multiple_correlation
 
         where, params = f.where()
-        acc = f"r.{f.accuracy}"
+        acc = f"b.{f.accuracy}"
         cur = self._cursor()
         try:
             row = cur.execute(
-                f"SELECT count(*), corr({acc}, a.effective_depth), corr({acc}, a.effective_width), "
-                "corr(a.effective_depth, a.effective_width) FROM architectures a JOIN results r USING (arch_id) "
-                f"WHERE {where} AND a.effective_depth IS NOT NULL AND {acc} IS NOT NULL", params).fetchone()
+                f"SELECT count(*), corr({acc}, b.effective_depth), corr({acc}, b.effective_width), "
+                "corr(b.effective_depth, b.effective_width) FROM browse b "
+                f"WHERE {where} AND b.effective_depth IS NOT NULL AND {acc} IS NOT NULL", params).fetchone()
         finally:
             cur.close()
         assert row is not None
@@ -486,10 +500,10 @@ class Warehouse:
             return pd.DataFrame(columns=["arch_id", "effective_depth", "effective_width", "accuracy",
                                          "proxy", "value"])
         return self._frame(
-            f"SELECT a.arch_id, a.effective_depth, a.effective_width, r.{f.accuracy} AS accuracy, p.proxy, p.value "
-            "FROM architectures a JOIN results r USING (arch_id) JOIN proxies p ON p.arch_id = a.arch_id "
+            f"SELECT b.arch_id, b.effective_depth, b.effective_width, b.{f.accuracy} AS accuracy, p.proxy, p.value "
+            "FROM browse b JOIN proxies p ON p.arch_id = b.arch_id "
             f"WHERE {where} AND p.dataset = ? AND p.proxy IN ({', '.join('?' * len(names))}) "
-            f"AND r.{f.accuracy} IS NOT NULL ORDER BY p.proxy, a.arch_id",
+            f"AND b.{f.accuracy} IS NOT NULL ORDER BY p.proxy, b.arch_id",
             [*params, proxy_dataset(f.dataset), *names])
 
     # -- free SQL (CLI and the app's SQL box)
@@ -508,7 +522,7 @@ class Warehouse:
             raise UserError(f"query stopped after the {timeout_s:g} s time limit") from None
         except duckdb.PermissionException:
             raise UserError("reading or writing files is not allowed here: query the warehouse tables "
-                            f"({', '.join(TABLE_ORDER)}, meta)") from None
+                            f"({', '.join(QUERYABLE)})") from None
         except duckdb.Error as exc:
             raise UserError(f"query failed: {str(exc).strip()}") from None
         finally:
@@ -546,7 +560,7 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     for name in _FILE_FUNCTIONS:
         if re.search(rf"\b{name}\s*\(", lowered):
             raise UserError(f"{name}() reads files and is not allowed here: query the warehouse tables "
-                            f"({', '.join(TABLE_ORDER)}, meta)")
+                            f"({', '.join(QUERYABLE)})")
     return statements[0].query
 
 

@@ -178,8 +178,8 @@ def results_table() -> None:
     page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
     rows = wh.rows(f, order_by=order_by, descending=descending, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
     # The editor is the app's default page (root URL); it reads the cell from ?cell=.
-    rows.insert(0, "open", ["./?cell=" + quote(text, safe="") for text in rows["cell_text"]])
-    st.dataframe(rows.drop(columns=["cell_text"]), hide_index=True, key="browse_table", column_config={
+    rows.insert(0, "open", ["./?cell=" + quote(text, safe="") for text in rows["arch_str"]])
+    st.dataframe(rows, hide_index=True, key="browse_table", column_config={
         "open": st.column_config.LinkColumn("Editor", display_text="open ↗", help="Open this cell in the editor"),
         "arch_str": st.column_config.TextColumn("Architecture", width="large"),
     })
