@@ -143,3 +143,11 @@ def test_subprocess_python_m_explorer():
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip() == "error: genotype: not valid genotype text ('[' was never closed at column 17)"
+
+
+def test_space_out_darts_class_table(capsys, tmp_path):
+    out = tmp_path / "darts4.parquet"
+    code, _, err = run(capsys, "space", "darts4", "--out", str(out))
+    assert code == 0 and "wrote 46,080 rows" in err
+    table = pd.read_parquet(out)
+    assert table["multiplicity"].sum() == 180 * 7**8 and table["paths"].max() == 18
