@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,11 @@ import streamlit as st
 
 from db.warehouse import Filter
 from explorer.benchmark_analysis import ReachableRegion
+from explorer.cells import parse_cell
 from explorer.errors import UserError
 from explorer.settings import get_settings
 from ui.common import page_header
+from ui.state import editor_link
 from ui.warehouse import open_or_explain, pick_result_set
 
 HELP = """
@@ -177,8 +178,7 @@ def results_table() -> None:
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
     rows = wh.rows(f, order_by=order_by, descending=descending, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    # The editor is the app's default page (root URL); it reads the cell from ?cell=.
-    rows.insert(0, "open", ["./?cell=" + quote(text, safe="") for text in rows["arch_str"]])
+    rows.insert(0, "open", [editor_link(parse_cell(text)) for text in rows["arch_str"]])
     st.dataframe(rows, hide_index=True, key="browse_table", column_config={
         "open": st.column_config.LinkColumn("Editor", display_text="open ↗", help="Open this cell in the editor"),
         "arch_str": st.column_config.TextColumn("Architecture", width="large"),
