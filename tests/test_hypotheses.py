@@ -1,0 +1,175 @@
+"""Principles lab: records and versions, the analysis and verdicts, H6 on the real warehouse, H1 through the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from db.hypotheses import HypothesisRow, HypothesisStore, HypothesisStoreError
+from db.store import JobStore
+from explorer.errors import SpecError, UserError
+from explorer.hypotheses import (
+    VERDICTS,
+    HypothesisSpec,
+    Lab,
+    analyse,
+    builtin,
+    builtins,
+    metric_value,
+    report_html,
+    report_markdown,
+    train_specs,
+)
+from explorer.jobs.registry import validate_model
+from explorer.presets import get_preset
+from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
+from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    s = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}", artifact_dir=tmp_path / "artifacts")
+    yield s
+    s.close()
+
+
+def test_migration_creates_the_model_table(store: JobStore):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), HypothesisRow.metadata)
+    assert not [d for d in diff if "hypotheses" in repr(d)]
+
+
+def test_builtins_validate_and_keep_parameters_equal():
+    specs = {s.key: s for s in builtins()}
+    assert list(specs) == ["H1", "H2", "H3", "H4", "H5", "H6"]
+    assert specs["H1"].direction == "decreasing" and len(specs["H1"].groups) == 3
+    assert specs["H6"].protocol.kind == "warehouse" and specs["H3"].direction == "none"
+    assert len(specs["H2"].groups[0].cells) == len(specs["H2"].groups[1].cells) == 5
+    from explorer.nets.spec import NetworkSpec
+
+    # "at equal parameters": every group of H1, H4, H5 builds a network of the same size
+    for key in ("H1", "H4", "H5"):
+        p = specs[key].protocol
+        sizes = {sum(t.numel() for t in NetworkSpec(cell=g.cells[0], network=p.network, width=p.width)
+                     .build((64,), 10).parameters()) for g in specs[key].groups}
+        assert len(sizes) == 1, key
+
+
+def test_bad_specs_are_spec_errors():
+    base = builtin("H4").model_dump()
+    with pytest.raises(SpecError, match="equivalence_margin"):
+        validate_model(HypothesisSpec, {**base, "direction": "none"}, "hypothesis")
+    with pytest.raises(SpecError, match="trend needs at least 3"):
+        validate_model(HypothesisSpec, {**base, "direction": "increasing"}, "hypothesis")
+    with pytest.raises(SpecError, match="metric"):
+        validate_model(HypothesisSpec, {**base, "protocol": {**base["protocol"], "metric": "vibes"}}, "hypothesis")
+
+
+def test_identical_groups_are_inconclusive():
+    cell = get_preset("DAG#1 (sequential)").cell.to_text()
+    spec = builtin("H4").model_copy(update={"groups": (
+        builtin("H4").groups[0].model_copy(update={"cells": (cell,)}),
+        builtin("H4").groups[1].model_copy(update={"cells": (cell,)}))})
+    values = [0.41, 0.39, 0.44, 0.40, 0.42]
+    res = analyse(spec, {"train_loss_auc": [np.array(values), np.array(values)]})
+    assert res["verdict"] == "inconclusive"
+    unit = res["units"][0]
+    assert unit["p_value"] == 1.0 and unit["estimate"] == 0.0
+
+
+def test_verdicts_follow_the_direction():
+    spec = builtin("H4")  # 'less': the first group's values are lower
+    low, high = np.array([0.1, 0.12, 0.11, 0.13, 0.1, 0.12]), np.array([0.3, 0.31, 0.29, 0.33, 0.3, 0.32])
+    assert analyse(spec, {"m": [low, high]})["verdict"] == "supported"
+    assert analyse(spec, {"m": [high, low]})["verdict"] == "refuted"
+    trend = builtin("H1")  # 'decreasing' over three ordered groups
+    res = analyse(trend, {"m": [high + 0.2, high, low]})
+    assert res["verdict"] == "supported" and res["units"][0]["estimate"] < 0 and len(res["units"][0]["pairs"]) == 2
+    eq = builtin("H5")  # 'none' within ±0.02
+    same = np.array([0.500, 0.502, 0.498, 0.501, 0.499, 0.500])
+    assert analyse(eq, {"m": [same, same + 0.001]})["verdict"] == "supported"
+    assert analyse(eq, {"m": [same, same + 0.2]})["verdict"] == "refuted"
+    # Holm across units: one weak unit of two makes the whole inconclusive
+    res = analyse(spec, {"a": [low, high], "b": [low, low + 0.001 * np.arange(6)]})
+    assert res["verdict"] == "inconclusive" and len(res["units"]) == 2
+
+
+def test_metric_values_from_curves():
+    import pandas as pd
+
+    curves = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "test_acc": [0.5, 0.7, 0.8]})
+    assert metric_value(curves, "train_loss_auc", None) == pytest.approx(0.6)
+    assert metric_value(curves, "train_loss_auc", 2) == pytest.approx(0.75)
+    assert metric_value(curves, "final_test_acc", None) == 0.8
+    assert metric_value(curves, "train_loss_at_epoch", 2) == 0.5
+
+
+def test_records_version_and_lock(store: JobStore, tmp_path: Path):
+    lab = Lab(store, tmp_path / "no-warehouse.duckdb")
+    assert [h.key for h in lab.latest()] == ["H1", "H2", "H3", "H4", "H5", "H6"]
+    spec = builtin("H4").model_copy(update={"key": "mine"})
+    first = lab.save(spec)
+    assert first.version == 1 and first.status == "draft"
+    edited = lab.save(spec.with_protocol(epochs=3))  # a draft is edited in place
+    assert edited.version == 1 and edited.spec.protocol.epochs == 3
+    # H6 without a warehouse: a clear error and the record stays an unlocked draft
+    with pytest.raises(Exception, match="no warehouse here"):
+        lab.run("H6")
+    assert not lab.get("H6").record.locked
+    records = HypothesisStore(store.engine)
+    locked = records.lock(edited.record.id, [])
+    with pytest.raises(HypothesisStoreError):
+        records.lock(locked.id, [])
+    with pytest.raises(UserError, match="already run"):
+        lab.run("mine")
+    again = lab.save(spec.with_protocol(epochs=3))  # unchanged: the locked record itself
+    assert again.version == 1
+    v2 = lab.save(spec.with_protocol(epochs=4))  # changed after the run: a new version
+    assert v2.version == 2 and not v2.record.locked and lab.get("mine", 1).spec.protocol.epochs == 3
+    assert [h.version for h in lab.versions("mine")] == [1, 2]
+
+
+def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # noqa: F811
+    lab = Lab(store, nb201_warehouse)
+    h = lab.run("H6")
+    assert h.status == "analysed" and h.record.locked and h.verdict == "supported"
+    units = {u["unit"]: u for u in h.result["units"]}
+    assert set(units) == {"cifar10", "cifar100", "imagenet16"}
+    c10 = units["cifar10"]
+    assert [g["n"] for g in c10["groups"]] == [6256, 15625 - 6256]
+    assert c10["primary"]["test"] == "Welch t-test" and c10["estimate"] > 5
+    assert c10["effect"]["ci_low"] < c10["estimate"] < c10["effect"]["ci_high"]
+    md = report_markdown(h)
+    assert "Verdict: supported" in md and "| inside the box | 6256 |" in md and "Holm" in md
+    page = report_html(h)
+    assert page.startswith("<!doctype html>") and "plotly" in page and "inside the box" in page
+
+
+@pytest.mark.slow
+def test_h1_tiny_through_the_queue(store: JobStore, tmp_path: Path):
+    spec = builtin("H1").model_copy(update={"key": "H1-tiny"}).with_protocol(
+        epochs=2, seeds=(0, 1), width=16, data={"name": "digits_flat"}, batch_size=128)
+    lab = Lab(store)
+    lab.save(spec)
+    h = lab.run("H1-tiny")
+    assert h.status == "running" and len(h.job_ids) == 3 * 2 == len(train_specs(spec))
+    with pytest.raises(UserError, match="still queued or running"):
+        lab.analyse("H1-tiny")
+    worker = start_worker(job_env(store.url, tmp_path, OMP_NUM_THREADS="1"), tmp_path / "logs")
+    try:
+        wait_for(lambda: all(store.get(j).status in ("succeeded", "failed") for j in h.job_ids), 240, "the H1 jobs")
+    finally:
+        stop_worker(worker)
+    assert {store.get(j).status for j in h.job_ids} == {"succeeded"}
+    done = next(x for x in lab.refresh() if x.key == "H1-tiny")
+    assert done.status == "analysed" and done.verdict in VERDICTS
+    unit = done.result["units"][0]
+    assert unit["primary"]["test"] == "Spearman ρ" and [g["n"] for g in unit["groups"]] == [2, 2, 2]
+    # the values are the jobs' own curves: mean train loss over the 2 epochs
+    first = store.get(h.job_ids[0])
+    assert first.spec["seed"] == 0 and first.spec["epochs"] == 2
+    assert "Seeds: 0, 1" in report_markdown(done) and "2 epochs" in report_markdown(done)
