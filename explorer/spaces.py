@@ -324,6 +324,13 @@ def nb201_arch_strings() -> list[str]:
     return out
 
 
+# The `explorer metrics --json` keys, as columns of the per-cell NB201 table.
+NB201_TABLE_COLUMNS: tuple[str, ...] = (
+    "paths", "path_depths", "path_depths_truncated", "effective_depth", "effective_width",
+    "cell_width", "cell_depth", "n_parameterized_ops", "nngp_eq12", "nngp_lambda_min", "nngp_exact_dag",
+)
+
+
 def space_table(name: str = "nb201", k0: float = 0.5, progress: bool = False) -> pd.DataFrame:
     """NB201: one row per cell with ``arch_str`` and the ``explorer metrics --json`` columns.
     DARTS spaces: one row per (wiring, op-class assignment) with its multiplicity."""
@@ -345,14 +352,7 @@ def space_table(name: str = "nb201", k0: float = 0.5, progress: bool = False) ->
             if key not in by_classes:
                 by_classes[key] = metrics(cell, k0).to_dict()
             m = by_classes[key]
-            rows.append({
-                "arch_str": arch, "paths": m["paths"], "path_depths": list(m["path_depths"]),
-                "path_depths_truncated": m["path_depths_truncated"],
-                "effective_depth": m["effective_depth"], "effective_width": m["effective_width"],
-                "cell_width": m["cell_width"], "cell_depth": m["cell_depth"],
-                "n_parameterized_ops": m["n_parameterized_ops"],
-                "nngp_eq12": m["nngp_eq12"], "nngp_lambda_min": m["nngp_lambda_min"],
-            })
+            rows.append({"arch_str": arch, **{k: m[k] for k in NB201_TABLE_COLUMNS}})
         df = pd.DataFrame(rows)
         df["effective_depth"] = df["effective_depth"].astype(float)
         df["effective_width"] = df["effective_width"].astype(float)

@@ -63,7 +63,7 @@ def test_nb201_counts():
 def test_nb201_table_columns_and_rows(nb201_table, nb201_dir):
     assert list(nb201_table.columns) == [
         "arch_str", "paths", "path_depths", "path_depths_truncated", "effective_depth", "effective_width",
-        "cell_width", "cell_depth", "n_parameterized_ops", "nngp_eq12", "nngp_lambda_min",
+        "cell_width", "cell_depth", "n_parameterized_ops", "nngp_eq12", "nngp_lambda_min", "nngp_exact_dag",
     ]
     assert len(nb201_table) == 15_625 and nb201_table["arch_str"].is_unique
     assert nb201_table["arch_str"].tolist() == nb201_arch_strings()
