@@ -118,7 +118,8 @@ class Tables:
 # --- NB201 -------------------------------------------------------------------------------------
 
 
-def read_nb201(directory: Path, problems: Problems) -> dict[str, pd.DataFrame]:
+def read_nb201(directory: Path, problems: Problems, tick: Callable[[int], object] = lambda n: None
+               ) -> dict[str, pd.DataFrame]:
     """Validate every known NB201 file present in ``directory``; the primary file is required."""
     if not directory.is_dir():
         raise DataError(f"{directory}: not a directory (pass the nasbench201 folder of the benchmark data)")
@@ -133,6 +134,7 @@ def read_nb201(directory: Path, problems: Problems) -> dict[str, pd.DataFrame]:
         if not path.exists():
             continue
         frame = _read_csv(path, spec, problems, canonical, parsed)
+        tick(1)
         if frame is not None:
             frames[spec.name] = frame
             if spec is primary:
@@ -308,7 +310,7 @@ def architecture_row(arch_id: int, space: str, source_id: int, cell: Cell, *, ar
     }
 
 
-def nb201_tables(frames: dict[str, pd.DataFrame], tables: Tables, tick: Callable[[int], None]) -> None:
+def nb201_tables(frames: dict[str, pd.DataFrame], tables: Tables, tick: Callable[[int], object]) -> None:
     main = frames["nb201_acc200_natsbench.csv"]
     naswot = frames.get("nb201_cifar10_naswot.csv")
     zc10 = frames.get("nb201_zc_proxies_cifar10.csv")
@@ -396,20 +398,21 @@ def _nb201_proxies(frames: dict[str, pd.DataFrame], tables: Tables) -> None:
 # --- NDS ---------------------------------------------------------------------------------------
 
 
-def read_nds(paths: Iterable[Path]) -> list[list[NDSRun]]:
+def read_nds(paths: Iterable[Path], earlier: Iterable[list[NDSRun]] = ()) -> list[list[NDSRun]]:
+    """Load NDS files; a design space may come once (``earlier``: files already loaded)."""
+    spaces = {runs[0].space for runs in earlier}
     files = []
-    spaces: dict[str, Path] = {}
     for path in paths:
         runs = load_nds(path)
         space = runs[0].space
         if space in spaces:
-            raise DataError(f"{path}: design space {space!r} given twice (also {spaces[space]})")
-        spaces[space] = path
+            raise DataError(f"{path}: design space {space!r} given twice (two files named {path.name})")
+        spaces.add(space)
         files.append(runs)
     return files
 
 
-def nds_tables(files: list[list[NDSRun]], tables: Tables, tick: Callable[[int], None]) -> None:
+def nds_tables(files: list[list[NDSRun]], tables: Tables, tick: Callable[[int], object]) -> None:
     arch_id = NDS_ARCH_ID_BASE
     cell_metrics = MetricsCache()
     for runs in files:

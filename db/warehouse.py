@@ -20,6 +20,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,22 +171,20 @@ def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Se
 
     On any problem (``DataError``) or interruption the existing file at ``db`` is left untouched.
     """
-    import time
-
     t0 = time.perf_counter()
     db = Path(db)
     if nb201_dir is None and not nds:
         raise UserError("nothing to build: give --nb201-dir and/or --nds files")
     problems = ingest.Problems()
-    bar = tqdm(total=None, desc="validating", unit="file", disable=not progress, leave=False)
     frames: dict[str, pd.DataFrame] = {}
-    if nb201_dir is not None:
-        frames = ingest.read_nb201(Path(nb201_dir), problems)
-        bar.update(len(frames))
-    problems.raise_if_any()
-    nds_files = ingest.read_nds(Path(p) for p in nds)
-    bar.update(len(nds_files))
-    bar.close()
+    with tqdm(desc="validating", unit="file", disable=not progress, leave=False) as bar:
+        if nb201_dir is not None:
+            frames = ingest.read_nb201(Path(nb201_dir), problems, bar.update)
+        problems.raise_if_any()
+        nds_files = []
+        for path in nds:
+            nds_files.extend(ingest.read_nds([Path(path)], nds_files))
+            bar.update(1)
 
     tables = ingest.Tables()
     n_cells = (ingest.NB201_CELLS if frames else 0) + sum(len(f) for f in nds_files)

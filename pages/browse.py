@@ -69,7 +69,7 @@ def range_slider(label: str, column: str, step: float, help: str | None = None, 
     lo, hi = round(lo, 6), round(hi, 6)
     if hi <= lo:
         return
-    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=f"browse_{column}_{rs.space}_{rs.dataset}", help=help)
+    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=f"browse_{column}_{rs.space}_{rs.dataset}_{rs.schedule}", help=help)
     if caption:
         sb.caption(caption)
     if value != (lo, hi):  # the full range keeps rows whose value is undefined
@@ -105,7 +105,7 @@ proxy_ranges: dict[str, tuple[float | None, float | None]] = {}
 chosen = sb.multiselect("Filter by proxies", proxy_names, key=f"browse_proxies_{rs.space}_{rs.dataset}")
 for proxy, (lo, hi) in wh.proxy_ranges(base, chosen).items():
     if hi > lo:
-        v = sb.slider(proxy, float(lo), float(hi), (float(lo), float(hi)), key=f"browse_proxy_{proxy}_{rs.dataset}")
+        v = sb.slider(proxy, float(lo), float(hi), (float(lo), float(hi)), key=f"browse_proxy_{proxy}_{rs.space}_{rs.dataset}")
         if v != (float(lo), float(hi)):
             proxy_ranges[proxy] = v
 

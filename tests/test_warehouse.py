@@ -339,6 +339,11 @@ def test_missing_inputs(tmp_path: Path):
         build_warehouse(tmp_path / "w.duckdb", tmp_path)
     with pytest.raises(DataError, match="no warehouse here; build one with explorer warehouse build"):
         Warehouse(tmp_path / "none.duckdb")
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        write_nds(tmp_path / sub / "DARTS.json", 2)
+    with pytest.raises(DataError, match="b/DARTS.json: design space 'DARTS' given twice"):
+        build_warehouse(tmp_path / "w.duckdb", None, [tmp_path / "a" / "DARTS.json", tmp_path / "b" / "DARTS.json"])
 
 
 def test_open_shared_sees_a_rebuild(tmp_path: Path):
