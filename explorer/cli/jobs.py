@@ -49,7 +49,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = WorkerConfig.from_env()
     devices = parse_devices(args.devices)
-    store = open_store()
     if args.executor == "ray":
         from explorer.jobs.ray_executor import RayExecutor
 
@@ -57,7 +56,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     else:
         if args.ray_address:
             raise UserError("--ray-address needs --executor ray")
-        executor = LocalExecutor()
+        executor = LocalExecutor()  # its fork server imports the kinds while we do the same below
+    store = open_store()
     worker = Worker(store, devices=devices, slots=args.slots, executor=executor, config=config)
     worker.install_signal_handlers()  # after Ray, which installs its own
     return worker.run(max_jobs=args.max_jobs)

@@ -8,10 +8,12 @@ worker knows why it stopped the job and records cancelled or requeued.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
+import select
 import signal
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ class Attempt:
     attempt: int
     device: str  # what the kind sees: "cpu" or "cuda"
     cuda_visible_devices: str | None  # pin to one GPU ("0"), hide all (""), or leave as is (None)
+    worker_pid: int | None = None  # the job dies with this process (local executor)
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,14 +50,27 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=default))
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent (the fork server, which exits with its worker)
-    dies, so a worker killed with -9 leaves no job running on, holding a GPU."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+def _die_with(worker_pid: int) -> None:
+    """End this job's process group when the worker process ends, so a worker killed with -9
+    leaves no job running on (holding a GPU, writing to a job that another worker retries).
+    The job's parent is the fork server, not the worker, so PR_SET_PDEATHSIG cannot do this."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(worker_pid)  # readable once that process has exited
+            select.select([fd], [], [])
+        except ProcessLookupError:
+            pass  # already gone
+        except OSError:  # no pidfd (old kernel): poll instead
+            while True:
+                try:
+                    os.kill(worker_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.5)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-worker", daemon=True).start()
 
 
 def run_attempt(attempt: Attempt, *, own_process: bool = True) -> int:
@@ -67,7 +83,8 @@ def run_attempt(attempt: Attempt, *, own_process: bool = True) -> int:
     ctx = StoreContext(store, attempt.job_id, attempt.attempt, attempt.device)
     if own_process:
         os.setsid()  # the worker signals the whole group: the job's own helpers stop with it
-        _die_with_parent()
+        if attempt.worker_pid is not None:
+            _die_with(attempt.worker_pid)
 
         def on_sigterm(_signum, _frame) -> None:
             ctx.request_stop()

@@ -9,7 +9,6 @@ runs the same job function as Ray tasks on a cluster.
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import pkgutil
 import signal
@@ -35,6 +34,9 @@ class JobHandle(Protocol):
 class Executor(Protocol):
     name: str
 
+    def ready(self) -> None:
+        """Block until jobs can start without delay."""
+
     def start(self, attempt: Attempt, gpu: bool) -> JobHandle: ...
 
     def wait(self, handles: Sequence[JobHandle], timeout: float) -> None:
@@ -48,8 +50,14 @@ def preload_modules() -> list[str]:
     from explorer.jobs import kinds
 
     names = [f"{kinds.__name__}.{info.name}" for info in pkgutil.iter_modules(kinds.__path__)]
-    # torch and numpy too: kinds import them inside run(), and importing torch takes seconds.
-    return ["numpy", "torch", "explorer.jobs.child", "explorer.jobs.registry", *names]
+    # torch and numpy too: kinds import them inside run(), and importing torch takes seconds;
+    # and both database drivers, which a job's fresh engine would otherwise import each time.
+    drivers = ["sqlalchemy.dialects.sqlite.pysqlite", "psycopg", "sqlalchemy.dialects.postgresql.psycopg"]
+    return ["numpy", "torch", *drivers, "explorer.jobs.child", "explorer.jobs.registry", *names]
+
+
+def _noop() -> None:
+    pass
 
 
 class LocalHandle:
@@ -85,8 +93,13 @@ class LocalExecutor:
     def __init__(self) -> None:
         self._mp = multiprocessing.get_context("forkserver")
         self._mp.set_forkserver_preload(preload_modules())
-        # Start the fork server now: its imports overlap the worker's start-up, not the first job.
-        multiprocessing.forkserver.ensure_running()
+        # Start the fork server now; ready() waits until it has imported everything, so that a
+        # job start never blocks the worker's loop (and its heartbeats) while torch imports.
+        self._warm_up = self._mp.Process(target=_noop, name="fork-server-warm-up")
+        self._warm_up.start()
+
+    def ready(self) -> None:
+        self._warm_up.join()
 
     def start(self, attempt: Attempt, gpu: bool) -> LocalHandle:
         process = self._mp.Process(target=main_in_fork, args=(attempt,), name=f"job-{attempt.job_id}", daemon=False)

@@ -63,6 +63,9 @@ class RayExecutor:
         # A fresh process per job (max_calls=1): a finished job's GPU memory goes with it.
         self._task = ray.remote(max_calls=1)(_run_in_ray)
 
+    def ready(self) -> None:
+        pass
+
     def start(self, attempt: Attempt, gpu: bool) -> RayHandle:
         ref = self._task.options(num_cpus=1, num_gpus=1 if gpu else 0, name=f"job-{attempt.job_id}").remote(attempt)
         return RayHandle(self._ray, ref)

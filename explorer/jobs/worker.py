@@ -133,6 +133,7 @@ class Worker:
 
     def run(self, *, max_jobs: int | None = None) -> int:
         """Work until stopped (or until ``max_jobs`` jobs were started and finished)."""
+        self.executor.ready()
         self.store.register_worker(
             self.worker_id, host=socket.gethostname(), pid=os.getpid(), devices=list(self.devices),
             slots=self.slots, executor=self.executor.name,
@@ -223,6 +224,7 @@ class Worker:
             job_id=job.id, attempt=job.attempts, device="cuda" if kind_gpu else "cpu",
             # Pin a GPU job to its one device; hide GPUs from CPU work. Ray assigns GPUs itself.
             cuda_visible_devices=None if self.executor.name == "ray" else (device.split(":")[1] if kind_gpu else ""),
+            worker_pid=os.getpid() if self.executor.name == "local" else None,
         )
         try:
             handle = self.executor.start(attempt, kind_gpu)

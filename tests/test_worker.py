@@ -1,0 +1,58 @@
+"""Workers on the embedded SQLite store: real worker processes, real job processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.store import JobStore
+from explorer.jobs.queue import submit
+from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_workers_run_100_jobs_each_exactly_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url, artifact_dir=tmp_path / "artifacts")
+    ids = [submit(store, "selftest", {"steps": 2, "size": 4, "seed": i}) for i in range(100)]
+    env = job_env(url, tmp_path)
+    workers = [start_worker(env, tmp_path / "logs") for _ in range(2)]
+    try:
+        wait_for(lambda: store.counts()["succeeded"] == 100 or store.counts()["failed"], 240, "100 jobs to finish")
+    finally:
+        codes = [stop_worker(w) for w in workers]
+    assert codes == [0, 0], [w.log_path.read_text()[-2000:] for w in workers]
+    jobs = [store.get(i) for i in ids]
+    assert {j.status for j in jobs} == {"succeeded"}
+    # Exactly once: one start each, and each job's stream holds one run's points (two steps).
+    assert {j.attempts for j in jobs} == {1}
+    assert all(len(store.metrics(i)) == 2 for i in ids)
+    assert all([a.name for a in store.artifacts(i)] == ["solution.npy"] for i in ids)
+    assert len({j.worker_id for j in jobs}) == 2  # both workers took part
+    assert len({j.pid for j in jobs}) == 100  # a process of its own for every job
+    assert all(w.stopped_at is not None for w in store.workers(include_stopped=True))
+
+
+def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url)
+    job_id = submit(store, "selftest", {"steps": 40, "size": 4, "sleep_s": 0.05})  # about 2 s
+    env = job_env(url, tmp_path)  # drain 0.5 s: shorter than the job
+    first = start_worker(env, tmp_path / "logs")
+    try:
+        wait_for(lambda: store.get(job_id).pid, 60, "the job to start")
+    finally:
+        assert stop_worker(first) == 0
+    job = store.get(job_id)
+    assert (job.status, job.attempts, job.worker_id) == ("queued", 0, None)  # a clean stop does not count
+    assert "shut down" in job.message
+    assert store.metrics(job_id)  # it had started writing its stream
+
+    second = start_worker(env, tmp_path / "logs", "--max-jobs", "1")
+    try:
+        assert second.wait(120) == 0
+    finally:
+        stop_worker(second)
+    job = store.get(job_id)
+    assert (job.status, job.attempts) == ("succeeded", 1)
+    assert job.result["steps"] == 40
