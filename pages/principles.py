@@ -1,3 +1,115 @@
-from ui.common import coming_soon
+"""Principles lab: pre-registered hypotheses about skip connections, their runs and verdicts."""
 
-coming_soon("Principles lab", "pre-registered hypotheses about skip connections, run through the job queue with proper statistics.", "Labs")
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from explorer.errors import USER_ERRORS
+from explorer.hypotheses import METRICS, Lab, report_html, report_markdown, result_figure
+from explorer.jobs.queue import open_store
+from explorer.settings import get_settings
+from ui.common import page_header
+
+HELP = f"""
+Each hypothesis is a record: a **statement**, the **predicted direction**, the **groups** of cells it
+compares and the **protocol** (data, network, optimizer, epochs, seeds, metric, α). Running it
+**locks** that version (pre-registration: nothing can change after the data is in) and queues one
+`train` job per cell and seed; warehouse hypotheses are answered from the benchmark data at once.
+Editing a locked hypothesis saves a new version.
+
+The analysis picks the test from the design: two groups → Welch's t-test (≥ 20 values per group)
+or an exact permutation test (fewer), with Mann–Whitney U as a rank check; "no difference" →
+equivalence test (TOST) within the stated margin; ordered groups → Spearman's ρ over the order, with
+the neighbouring pairs tested too. Several datasets are Holm-corrected together. The verdict is
+**supported** when every part is significant in the predicted direction, **refuted** when any part is
+significant against it, and otherwise **inconclusive**.
+
+Metrics: {"; ".join(f"`{k}`: {v}" for k, v in METRICS.items())}.
+"""
+
+page_header("Principles lab", HELP)
+settings = get_settings()
+try:
+    lab = Lab(open_store(settings))
+    hypotheses = lab.refresh()
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+
+rows = []
+for h in hypotheses:
+    jobs = lab.job_status(h) if h.job_ids else {}
+    rows.append({"key": h.key, "version": h.version, "title": h.spec.title, "status": h.status,
+                 "verdict": h.verdict or "", "jobs done": f"{jobs.get('succeeded', 0) + jobs.get('failed', 0)}"
+                 f"/{len(h.job_ids)}" if h.job_ids else "", "summary": h.record.message or ""})
+st.subheader("Hypotheses")
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="principles_overview")
+
+keys = [h.key for h in hypotheses]
+key = st.selectbox("Hypothesis", keys, key="principles_key",
+                   format_func=lambda k: f"{k}: {next(h.spec.title for h in hypotheses if h.key == k)}")
+versions = lab.versions(key)
+version = st.selectbox("Version", [v.version for v in versions], index=len(versions) - 1, key=f"principles_v_{key}")
+h = next(v for v in versions if v.version == version)
+
+st.markdown(f"> {h.spec.statement}")
+c1, c2, c3 = st.columns(3)
+c1.metric("Status", h.status)
+c2.metric("Verdict", h.verdict or "—")
+c3.metric("Predicted", h.spec.direction, help=h.spec.design())
+if h.record.locked_at:
+    st.caption(f"Locked (pre-registered) {h.record.locked_at:%Y-%m-%d %H:%M} UTC · jobs {h.job_ids or 'none'}")
+
+if h.status == "running":
+    counts = lab.job_status(h)
+    done = counts.get("succeeded", 0) + counts.get("failed", 0) + counts.get("cancelled", 0)
+    st.progress(done / max(1, len(h.job_ids)), text=f"{done} of {len(h.job_ids)} jobs finished "
+                f"({', '.join(f'{n} {s}' for s, n in counts.items())}); the analysis runs when all are done.")
+    if st.button("Check again", key="principles_refresh"):
+        st.rerun()
+if h.status == "failed" and h.record.message:
+    st.error(h.record.message)
+
+if not h.record.locked and not settings.read_only and version == versions[-1].version:
+    if st.button(f"Run {key} v{version} (locks it)", type="primary", key="principles_run"):
+        try:
+            lab.run(key)
+            st.rerun()
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+
+if h.result:
+    fig = result_figure(h)
+    if fig is not None:
+        st.plotly_chart(fig, key="principles_figure")
+    for unit in h.result["units"]:
+        with st.expander(f"{unit['unit']}: p = {unit['p_value']:.3g} (Holm {unit['p_holm']:.3g})"):
+            st.dataframe(pd.DataFrame(unit["groups"]), hide_index=True, key=f"principles_unit_{unit['unit']}")
+            st.json({k: v for k, v in unit.items() if k not in ("groups",)}, expanded=False)
+
+md = report_markdown(h)
+with st.expander("Report", expanded=not h.result):
+    st.markdown(md)
+d1, d2 = st.columns(2)
+d1.download_button("Download report (Markdown)", md.encode(), file_name=f"{key}_v{version}.md",
+                   mime="text/markdown", key="principles_md")
+d2.download_button("Download report (HTML)", lambda: report_html(h).encode(), file_name=f"{key}_v{version}.html",
+                   mime="text/html", key="principles_html")
+
+if not settings.read_only:
+    with st.expander("Edit (saves a new version when this one is locked)"):
+        text = st.text_area("Spec (JSON)", json.dumps(h.spec.model_dump(mode="json"), indent=2), height=360,
+                            key=f"principles_spec_{key}_{version}",
+                            help="Change the key to start a new hypothesis; same key: a draft is edited in place, "
+                                 "a locked one gets a new version.")
+        if st.button("Save", key="principles_save"):
+            try:
+                saved = lab.save(json.loads(text))
+                st.success(f"saved {saved.key} v{saved.version}")
+            except json.JSONDecodeError as exc:
+                st.error(f"not valid JSON: {exc}")
+            except USER_ERRORS as exc:
+                st.error(str(exc))

@@ -1,0 +1,82 @@
+"""The two lab pages under Streamlit's AppTest: NAS filter lab and principles lab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("EXPLORER_DB_URL", raising=False)
+    monkeypatch.delenv("EXPLORER_READ_ONLY", raising=False)
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    return tmp_path
+
+
+def test_nas_filter_without_warehouse_explains_the_build(env: Path):
+    at = AppTest.from_file(str(REPO / "pages/nas_filter.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "No benchmark warehouse" in at.info[0].value
+    assert at.code[0].value == (f"explorer warehouse build --nb201-dir ../shared/data/nasbench201 "
+                                f"--db {env / 'missing.duckdb'}")
+
+
+def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(nb201_warehouse))
+    at = AppTest.from_file(str(REPO / "pages/nas_filter.py"), default_timeout=TIMEOUT)
+    at.session_state["nasf_repeats"] = 50  # the default 500 works too; fewer keeps the test quick
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Share of the space kept"] == "40.0 %" and metrics["Box d̄"] == "0.938 – 2.312"
+    main = at.dataframe[1].value
+    assert set(main["filter"]) == {"none", "box f=0.5"} and set(main["dataset"]) == {"cifar10", "cifar100", "imagenet16"}
+    assert (main["repeats"] == 50).all()
+    assert len(at.get("plotly_chart")) == 3 and len(at.get("download_button")) == 2
+    at.select_slider(key="nasf_f").set_value(0.25).run()
+    assert not at.exception
+    main = at.dataframe[1].value
+    assert set(main["filter"]) == {"none", "box f=0.25"}
+    at.multiselect(key="nasf_datasets").set_value([]).run()
+    assert not at.exception and "at least one dataset" in at.info[0].value
+
+
+def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, monkeypatch):  # noqa: F811
+    at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    overview = at.dataframe[0].value
+    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", "H5", "H6"] and set(overview["status"]) == {"draft"}
+    at.selectbox(key="principles_key").set_value("H6").run()
+    at.button(key="principles_run").click().run()  # no warehouse yet: a message, the draft stays unlocked
+    assert not at.exception and "no warehouse here" in at.error[0].value
+
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(nb201_warehouse))
+    at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
+    at.selectbox(key="principles_key").set_value("H6").run()
+    at.button(key="principles_run").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric} == {"Status": "analysed", "Verdict": "supported", "Predicted": "greater"}
+    assert at.dataframe[0].value.set_index("key").loc["H6", "verdict"] == "supported"
+    assert len(at.get("plotly_chart")) == 1
+
+    # editing the locked H6 saves version 2, unlocked
+    spec = json.loads(at.text_area(key="principles_spec_H6_1").value)
+    spec["protocol"]["alpha"] = 0.01
+    at.text_area(key="principles_spec_H6_1").set_value(json.dumps(spec)).run()
+    at.button(key="principles_save").click().run()
+    assert not at.exception and "saved H6 v2" in at.success[0].value
+    at.text_area(key="principles_spec_H6_1").set_value("{not json").run()
+    at.button(key="principles_save").click().run()
+    assert "not valid JSON" in at.error[0].value
+    at.run()
+    assert at.selectbox(key="principles_v_H6").options == ["1", "2"]
