@@ -10,9 +10,10 @@ Speed: the first layer is linear in its weights, so its output at w* + αd1 + β
 X·W + α X·D1 + β X·D2 from three products computed once, not one per grid point (and at
 (0, 0) it is exactly the trained network's own first-layer output). The rest of the network runs
 through ``torch.func.functional_call`` with combined weights, either point by point (``loop``) or
-many points per call under ``torch.func.vmap`` (``vmap``). ``auto`` takes the loop on the CPU and
-vmap on CUDA: on these 2-core CPUs the loop was faster at every size we measured (bench/landscape.py,
-docs/benchmarks.md); batching pays where kernels are launch-bound, which is the GPU case.
+many points per call under ``torch.func.vmap`` (``vmap``). Which is faster depends on the model and
+the device (on these 2-core CPUs the loop won at every size in bench/landscape.py; batching should
+pay where kernel launches dominate, as for small models on a GPU), so ``auto`` decides by
+measurement on the grid itself: the first row one way, the second the other, the rest the faster.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ def filter_normalise_(d: Tensor, w: Tensor) -> None:
 
 
 class _Injected(nn.Module):
-    """Stands in for the first layer: returns the precomputed output held in its ``value`` buffer."""
+    """Stands in for the first layer: returns the precomputed output set in ``value``."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("value", torch.empty(0), persistent=False)
+        self.value = torch.empty(0)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.value
@@ -114,19 +115,23 @@ class Surface:
 
 
 class SurfaceEvaluator:
-    """Loss and accuracy of ``model`` at w* + α d1 + β d2 on (x, y); ``model`` is left unchanged."""
+    """Loss and accuracy of ``model`` at w* + α d1 + β d2 on (x, y); ``model`` is left unchanged.
+
+    Works on a copy whose parameters are views into one flat vector, so moving to a grid point is
+    a single ``addmv`` (w* + [d1 d2]·(α, β)) instead of two operations per parameter tensor.
+    """
 
     def __init__(self, model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Directions, *,
                  use_linearity: bool = True, eval_batch: int = EVAL_BATCH) -> None:
         self.y = y
-        self.eval_batch = eval_batch
+        self.method_used: str | None = None  # set by grid()
+        self.seconds_per_point: dict[str, float] = {}
         self.model = copy.deepcopy(model).eval()
-        self.params = {k: v.detach() for k, v in self.model.named_parameters()}
-        self.d1, self.d2 = d1, d2
-        self.buffers = {k: v for k, v in self.model.named_buffers()}
         self.chunks = [x[i : i + eval_batch] for i in range(0, len(x), eval_batch)]
+        self.labels = [y[i : i + eval_batch] for i in range(0, len(y), eval_batch)]
         self.first: str | None = None
         self.pre: list[tuple[Tensor, Tensor, Tensor]] = []  # per chunk: X·W (+b), X·D1 (+db1), X·D2 (+db2)
+        skip: set[str] = set()
         traces = [trace_first_layer(self.model, chunk) for chunk in self.chunks] if use_linearity else []
         if traces and all(t is not None and t[0] == traces[0][0] for t in traces):  # type: ignore[index]
             self.first = traces[0][0]  # type: ignore[index]
@@ -138,10 +143,24 @@ class SurfaceEvaluator:
                     self.pre.append((h0, self._layer_with(layer, inp, d1[w], d1.get(b)),
                                      self._layer_with(layer, inp, d2[w], d2.get(b))))
             parent, _, child = self.first.rpartition(".")
-            (self.model.get_submodule(parent) if parent else self.model).register_module(child, _Injected())
-            for key in (w, b):
-                self.params.pop(key, None)
-            self.injected = f"{self.first}.value"
+            self.injected = _Injected()
+            (self.model.get_submodule(parent) if parent else self.model).register_module(child, self.injected)
+            skip = {w, b}
+        params = [(k, p) for k, p in self.model.named_parameters() if k not in skip]
+        self.names = [k for k, _ in params]
+        self.shapes = [p.shape for _, p in params]
+        self.sizes = [p.numel() for _, p in params]
+        with torch.no_grad():
+            self.w0 = torch.cat([p.detach().reshape(-1) for _, p in params]) if params else torch.zeros(0)
+            self.directions = torch.stack([torch.cat([d[k].reshape(-1) for k in self.names]) if params
+                                           else torch.zeros(0) for d in (d1, d2)], dim=1)
+            self.flat = self.w0.clone()
+            for (_, p), view in zip(params, self._views(self.flat), strict=True):
+                p.data = view  # the copy's parameters now live in self.flat
+
+    def _views(self, flat: Tensor) -> list[Tensor]:
+        return [v.view(*lead, *shape) for v, shape, lead in
+                ((v, s, flat.shape[:-1]) for v, s in zip(flat.split(self.sizes, dim=-1), self.shapes, strict=True))]
 
     @staticmethod
     def _layer_with(layer: nn.Module, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -150,97 +169,97 @@ class SurfaceEvaluator:
         assert isinstance(layer, nn.Conv2d)
         return nn.functional.conv2d(x, weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
 
-    def _weights(self, alpha: float, beta: float) -> dict[str, Tensor]:
-        out = {}
-        for k, w in self.params.items():
-            out[k] = w + alpha * self.d1[k] + beta * self.d2[k] if (alpha or beta) else w
-        return out
-
-    def _loss_acc(self, forward: Callable[[int, Tensor], Tensor]) -> tuple[float, float]:
+    def _loss_acc(self, outputs: Callable[[int, Tensor], Tensor]) -> tuple[float, float]:
         loss = torch.zeros((), dtype=torch.float64, device=self.y.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.y.device)
-        start = 0
-        for i, chunk in enumerate(self.chunks):
-            yb = self.y[start : start + len(chunk)]
-            start += len(chunk)
-            out = forward(i, chunk).float()
+        correct = torch.zeros((), dtype=torch.float64, device=self.y.device)
+        for i, (chunk, yb) in enumerate(zip(self.chunks, self.labels, strict=True)):
+            out = outputs(i, chunk).float()
             loss += nn.functional.cross_entropy(out, yb, reduction="sum").double()
             correct += (out.argmax(1) == yb).sum()
         n = max(1, len(self.y))
-        return float(loss) / n, float(correct) / n
+        total_loss, total_correct = torch.stack([loss, correct]).tolist()  # one device sync
+        return total_loss / n, total_correct / n
 
     @torch.no_grad()
     def point(self, alpha: float, beta: float) -> tuple[float, float]:
         """Loss and accuracy at one grid point."""
-        return self.at_weights(self._weights(alpha, beta), alpha, beta)
+        moved = bool(alpha or beta)
+        if moved:
+            coef = torch.tensor([alpha, beta], dtype=self.w0.dtype, device=self.w0.device)
+            torch.addmv(self.w0, self.directions, coef, out=self.flat)
+        else:
+            self.flat.copy_(self.w0)
 
-    @torch.no_grad()
-    def at_weights(self, weights: dict[str, Tensor], alpha: float = 0.0, beta: float = 0.0) -> tuple[float, float]:
-        """Loss and accuracy with ``weights`` for every parameter but the first layer's, which sits
-        at (α, β) along the directions."""
-
-        def forward(i: int, chunk: Tensor) -> Tensor:
-            tensors = {**weights, **self.buffers}
+        def outputs(i: int, chunk: Tensor) -> Tensor:
             if self.first is not None:
                 h0, h1, h2 = self.pre[i]
-                tensors[self.injected] = h0 + alpha * h1 + beta * h2 if (alpha or beta) else h0
-            return functional_call(self.model, tensors, (chunk,))
+                self.injected.value = h0 + alpha * h1 + beta * h2 if moved else h0
+            return self.model(chunk)
 
-        return self._loss_acc(forward)
+        return self._loss_acc(outputs)
 
     @torch.no_grad()
     def points_vmap(self, alphas: Sequence[float], betas: Sequence[float]) -> list[tuple[float, float]]:
         """Many grid points in one vectorised call per sample chunk."""
         device = self.y.device
-        a = torch.tensor(alphas, dtype=torch.float32, device=device)
-        b = torch.tensor(betas, dtype=torch.float32, device=device)
-
-        def combine(w: Tensor, d1: Tensor, d2: Tensor) -> Tensor:
-            shape = (-1,) + (1,) * w.dim()
-            return w + a.view(shape) * d1 + b.view(shape) * d2
-
-        weights = {k: combine(w, self.d1[k], self.d2[k]) for k, w in self.params.items()}
-        losses = torch.zeros(len(a), dtype=torch.float64, device=device)
-        correct = torch.zeros(len(a), dtype=torch.int64, device=device)
-        start = 0
-        for i, chunk in enumerate(self.chunks):
-            yb = self.y[start : start + len(chunk)]
-            start += len(chunk)
+        coef = torch.tensor([list(alphas), list(betas)], dtype=self.w0.dtype, device=device)  # [2, points]
+        flat = self.w0 + (self.directions @ coef).T  # [points, n]
+        weights = dict(zip(self.names, self._views(flat), strict=True))
+        a, b = coef[0], coef[1]
+        losses = torch.zeros(len(alphas), dtype=torch.float64, device=device)
+        correct = torch.zeros(len(alphas), dtype=torch.float64, device=device)
+        for i, (chunk, yb) in enumerate(zip(self.chunks, self.labels, strict=True)):
             batched = dict(weights)
             if self.first is not None:
                 h0, h1, h2 = self.pre[i]
-                batched[self.injected] = combine(h0, h1, h2)
+                shape = (-1,) + (1,) * h0.dim()
+                batched["injected_value"] = h0 + a.view(shape) * h1 + b.view(shape) * h2
 
             def run(tensors: dict[str, Tensor], chunk: Tensor = chunk) -> Tensor:
-                return functional_call(self.model, {**tensors, **self.buffers}, (chunk,))
+                value = tensors.pop("injected_value", None)
+                if value is not None:
+                    self.injected.value = value
+                return functional_call(self.model, tensors, (chunk,))
 
             out = vmap(run)(batched).float()  # [points, n, classes]
-            losses += nn.functional.cross_entropy(out.transpose(1, 2), yb.expand(len(a), -1), reduction="none").double().sum(1)
+            losses += nn.functional.cross_entropy(out.transpose(1, 2), yb.expand(len(alphas), -1),
+                                                  reduction="none").double().sum(1)
             correct += (out.argmax(2) == yb).sum(1)
         n = max(1, len(self.y))
-        return [(float(loss) / n, float(c) / n) for loss, c in zip(losses, correct, strict=True)]
+        return [(lo / n, c / n) for lo, c in zip(losses.tolist(), correct.tolist(), strict=True)]
 
-    def grid(self, xs: np.ndarray, ys: np.ndarray, *, method: Method = "auto", points_per_call: int = 21,
+    def grid(self, xs: np.ndarray, ys: np.ndarray, *, method: Method = "auto", points_per_call: int | None = None,
              should_stop: Callable[[], bool] | None = None,
              progress: Callable[[float], None] | None = None) -> Surface:
-        """The surface over xs × ys (rows are ys). ``method`` 'auto' = loop on CPU, vmap on CUDA."""
-        if method == "auto":
-            method = "vmap" if self.y.device.type == "cuda" else "loop"
+        """The surface over xs × ys (rows are ys), a row at a time (``points_per_call`` for vmap:
+        default a row). ``auto`` measures: the first row point by point, the second vectorised,
+        and the faster per point does the rest (``self.method_used`` says which; nothing is
+        evaluated twice)."""
         loss = np.full((len(ys), len(xs)), np.nan)
         acc = np.full((len(ys), len(xs)), np.nan)
         coords = [(j, i) for j in range(len(ys)) for i in range(len(xs))]
-        for start in range(0, len(coords), points_per_call if method == "vmap" else 1):
-            block = coords[start : start + (points_per_call if method == "vmap" else 1)]
-            if method == "vmap":
+        block_size = points_per_call or len(xs)
+        seconds_per_point: dict[str, float] = {}
+        for start in range(0, len(coords), block_size):
+            block = coords[start : start + block_size]
+            use = method
+            if method == "auto":
+                use = ("loop" if "loop" not in seconds_per_point else "vmap") if len(seconds_per_point) < 2 \
+                    else min(seconds_per_point, key=seconds_per_point.__getitem__)
+            began = time.perf_counter()
+            if use == "vmap":
                 values = self.points_vmap([float(xs[i]) for _, i in block], [float(ys[j]) for j, _ in block])
             else:
                 values = [self.point(float(xs[i]), float(ys[j])) for j, i in block]
+            seconds_per_point.setdefault(use, (time.perf_counter() - began) / len(block))
+            self.method_used = use
             for (j, i), (lo, ac) in zip(block, values, strict=True):
                 loss[j, i], acc[j, i] = lo, ac
             if progress is not None:
                 progress((start + len(block)) / len(coords))
             if should_stop is not None and should_stop():
                 break
+        self.seconds_per_point = seconds_per_point
         return Surface(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), loss, acc)
 
 
@@ -250,13 +269,18 @@ class SurfaceEvaluator:
 @torch.no_grad()
 def interpolate(model: nn.Module, init_state: dict[str, Tensor], x: Tensor, y: Tensor, ts: np.ndarray,
                 eval_batch: int = EVAL_BATCH) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy along w(t) = (1 − t)·w_init + t·w* (Goodfellow et al., 2015). Only the
-    parameters move; BatchNorm keeps the trained running statistics."""
-    params = {k: v.detach() for k, v in model.named_parameters()}
-    start = {k: init_state[k].to(v.device, v.dtype) for k, v in params.items()}
-    zero = {k: torch.zeros_like(v) for k, v in params.items()}
-    evaluator = SurfaceEvaluator(model, x, y, zero, zero, use_linearity=False, eval_batch=eval_batch)
-    values = [evaluator.at_weights({k: torch.lerp(start[k], w, float(t)) for k, w in params.items()}) for t in ts]
+    """Loss and accuracy along w(t) = w_init + t·(w* − w_init) (Goodfellow et al., 2015): the
+    surface evaluator with base w_init and one direction. Only the parameters move; BatchNorm keeps
+    the trained running statistics."""
+    start = copy.deepcopy(model).eval()
+    final = dict(model.named_parameters())
+    line: Directions = {}
+    for k, p in start.named_parameters():
+        p.copy_(init_state[k].to(p.device, p.dtype))
+        line[k] = final[k].detach() - p
+    zero = {k: torch.zeros_like(v) for k, v in line.items()}
+    evaluator = SurfaceEvaluator(start, x, y, line, zero, eval_batch=eval_batch)
+    values = [evaluator.point(float(t), 0.0) for t in ts]
     return np.asarray([v[0] for v in values]), np.asarray([v[1] for v in values])
 
 
@@ -343,5 +367,6 @@ def run_loss_contour(spec: LossContourSpec, ctx: JobContext) -> dict[str, Any]:
         "train_job": spec.train_job, "points": int(np.isfinite(surface.loss).sum()), "grid_seconds": grid_seconds,
         "centre_loss": float(surface.loss[centre]) if centre else None,
         "min_loss": float(np.nanmin(surface.loss)), "max_loss": float(np.nanmax(surface.loss)),
-        "first_layer_linearity": evaluator.first, "samples": len(y),
+        "first_layer_linearity": evaluator.first, "samples": len(y), "method": evaluator.method_used,
+        "seconds_per_point": evaluator.seconds_per_point,
     }

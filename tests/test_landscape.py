@@ -72,6 +72,9 @@ def test_origin_is_exact_and_loop_vmap_and_plain_agree(kind, digits) -> None:
     loop = fast.grid(axis, axis, method="loop")
     vec = fast.grid(axis, axis, method="vmap", points_per_call=4)
     plain = SurfaceEvaluator(net, x, y, d1, d2, use_linearity=False).grid(axis, axis, method="loop")
+    auto = fast.grid(axis, axis)  # measures both ways on the first two rows, then keeps the faster
+    assert set(fast.seconds_per_point) == {"loop", "vmap"} and fast.method_used in ("loop", "vmap")
+    np.testing.assert_allclose(auto.loss, loop.loss, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(vec.loss, loop.loss, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(plain.loss, loop.loss, rtol=1e-5, atol=1e-5)
     assert loop.loss[1, 1] == evaluate(net, x, y)[0]

@@ -1,0 +1,97 @@
+"""Loss-surface grids: ours (loop and vmap) against loss-landscapes 3.0.6 and 441 bare forwards.
+
+The same model, data and 21×21 grid through
+- ``loss-landscapes`` (``random_plane``, filter normalisation; a bench-only dependency),
+- ours: ``SurfaceEvaluator.grid`` point by point (``loop``) and batched under ``vmap``,
+- the bound: 441 forward passes of the model at fixed weights, loss only.
+Every method runs in the same process, interleaved round-robin; the best of ``--repeat`` rounds
+counts. Prints ratios (ours / bound, ours / loss-landscapes) as a Markdown table.
+
+    .venv/bin/python bench/landscape.py [--widths 64 256 1024] [--samples 1000] [--repeat 3] [--conv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from explorer.data import DataSpec, load_dataset
+from explorer.landscape import SurfaceEvaluator, directions
+from explorer.nets import build_network
+from explorer.presets import get_preset
+
+STEPS = 21
+
+
+def _loss_landscapes(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    import loss_landscapes
+    from loss_landscapes.metrics import Loss
+
+    metric = Loss(torch.nn.functional.cross_entropy, x, y)
+    with torch.no_grad():  # its metric would otherwise build a graph at every point
+        loss_landscapes.random_plane(model, metric, distance=1, steps=STEPS, normalization="filter",
+                                     deepcopy_model=True)
+
+
+def _bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    with torch.no_grad():
+        for _ in range(STEPS * STEPS):
+            float(torch.nn.functional.cross_entropy(model(x), y))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024])
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--conv", action="store_true", help="also an NB201 conv network (C=8, N=1) on 8×8 digits")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    data = load_dataset(DataSpec(name="digits")).to(device)
+    x, y = data.x_train[: args.samples], data.y_train[: args.samples]
+    axis = np.linspace(-1, 1, STEPS)
+    cases = [(f"MLP-cell DAG#3, width {m}", "mlp", m) for m in args.widths]
+    if args.conv:
+        cases.append(("NB201 ResNet cell, C=8, N=1", "nb201", 8))
+    print(f"device {device}, {torch.get_num_threads()} threads, {len(y)} samples, {STEPS}×{STEPS} grid\n")
+    print("| model | bound: 441 forwards (s) | loss-landscapes (s) | ours loop (s) | ours vmap (s) "
+          "| loop / bound | loop / loss-landscapes | vmap / loop |")
+    print("|---|---|---|---|---|---|---|---|")
+    for title, kind, size in cases:
+        preset = "DAG#3 (mixed)" if kind == "mlp" else "NB201 ResNet cell"
+        torch.manual_seed(0)
+        model = build_network(get_preset(preset).cell, kind, input_shape=data.input_shape, width=size,
+                              channels=size, cells_per_stage=1).to(device).eval()
+        with torch.no_grad():  # trained-like biases: loss-landscapes divides by zero on all-zero filters
+            for p in model.parameters():
+                if p.dim() == 1:
+                    p.add_(0.01 * torch.randn_like(p))
+        d1, d2 = directions(model, 0)
+        evaluator = SurfaceEvaluator(model, x, y, d1, d2)
+        methods = {
+            "bound": lambda m=model: _bare(m, x, y),
+            "loss_landscapes": lambda m=model: _loss_landscapes(m, x, y),
+            "loop": lambda e=evaluator: e.grid(axis, axis, method="loop"),
+            "vmap": lambda e=evaluator: e.grid(axis, axis, method="vmap", points_per_call=21),
+        }
+        best = {k: float("inf") for k in methods}
+        for _ in range(args.repeat):
+            for name, fn in methods.items():
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                fn()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                best[name] = min(best[name], time.perf_counter() - start)
+        print(f"| {title} | {best['bound']:.3f} | {best['loss_landscapes']:.3f} | {best['loop']:.3f} | "
+              f"{best['vmap']:.3f} | {best['loop'] / best['bound']:.2f} | "
+              f"{best['loop'] / best['loss_landscapes']:.2f} | {best['vmap'] / best['loop']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
