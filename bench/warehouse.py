@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from db.warehouse import Filter, Warehouse, build_warehouse  # noqa: E402
+from db.warehouse import TABLE_COLUMNS, Filter, Warehouse, build_warehouse  # noqa: E402
 
 DEPTH, WIDTH = (1.0, 2.0), (1.5, 3.0)
 PAGE = 50
@@ -31,14 +31,14 @@ PAGE = 50
 
 def duckdb_work(wh: Warehouse) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     f = Filter(ranges={"effective_depth": DEPTH, "effective_width": WIDTH})
-    return wh.count(f), wh.rows(f, limit=PAGE), wh.figure5(Filter())
+    return wh.count(f), wh.rows(f, columns=TABLE_COLUMNS, limit=PAGE), wh.figure5(Filter())
 
 
 def pandas_work(df: pd.DataFrame) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     """The same selection on a frame of every result row (all spaces, datasets, schedules)."""
     one = df[(df["space"] == "nb201") & (df["dataset"] == "cifar10") & (df["schedule"] == "200ep")]
     sel = one[one["effective_depth"].between(*DEPTH) & one["effective_width"].between(*WIDTH)]
-    page = sel.sort_values(["accuracy", "arch_id"], ascending=[False, True]).head(PAGE)
+    page = sel.sort_values(["accuracy", "arch_id"], ascending=[False, True]).head(PAGE)[[*TABLE_COLUMNS, "accuracy"]]
     ok = one.dropna(subset=["effective_depth", "accuracy"])
     groups = (ok.assign(effective_depth=ok["effective_depth"].round(9), effective_width=ok["effective_width"].round(9))
               .groupby(["effective_depth", "effective_width"])["accuracy"]

@@ -138,11 +138,15 @@ RANGE_COLUMNS: tuple[str, ...] = (
     "effective_depth", "effective_width", "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool",
     "n_none", "n_conv3x3", "n_conv1x1", "params_m", "flops_m", "nngp_eq12", "test_acc", "valid_acc",
 )
-ROW_COLUMNS = (  # what ``Warehouse.rows`` returns (plus 'accuracy' and proxy_<name> columns)
+ROW_COLUMNS = (  # what ``Warehouse.rows`` can return (plus 'accuracy' and proxy_<name> columns)
     "arch_id", "space", "source_id", "arch_str", "effective_depth", "effective_width",
     "cell_width", "cell_depth", "paths", "n_conv", "n_skip", "n_pool", "n_none", "n_parameterized_ops",
     "nngp_eq12", "nngp_lambda_min", "nngp_exact_dag", "params_m", "flops_m", "net_width", "net_depth",
     "dataset", "schedule", "epochs", "seeds", "test_acc", "valid_acc",
+)
+TABLE_COLUMNS = (  # the browse page's results table (a page at a time; downloads get ROW_COLUMNS)
+    "arch_id", "arch_str", "effective_depth", "effective_width", "cell_width", "cell_depth", "paths",
+    "n_conv", "n_skip", "n_pool", "n_none", "params_m", "nngp_eq12",
 )
 DEFAULT_ROW_LIMIT = 10_000
 DEFAULT_TIMEOUT_S = 10.0
@@ -406,9 +410,12 @@ class Warehouse:
 
     # -- filtered rows
 
-    def _select(self, f: Filter, proxies: Sequence[str]) -> tuple[str, list[Any]]:
+    def _select(self, f: Filter, proxies: Sequence[str], columns: Sequence[str]) -> tuple[str, list[Any]]:
         where, params = f.where()
-        cols = [f"b.{c}" for c in ROW_COLUMNS]
+        unknown = [c for c in columns if c not in ROW_COLUMNS]
+        if unknown:
+            raise UserError(f"unknown columns {unknown}; columns: {', '.join(ROW_COLUMNS)}")
+        cols = [f"b.{c}" for c in dict.fromkeys(["arch_id", *columns])]
         cols.append(f"b.{f.accuracy} AS accuracy")
         pparams: list[Any] = []
         for proxy in proxies:
@@ -422,10 +429,12 @@ class Warehouse:
         where, params = f.where()
         return int(self._scalar(f"SELECT count(*) FROM browse b WHERE {where}", params))
 
-    def rows(self, f: Filter, *, proxies: Sequence[str] = (), order_by: str = "accuracy", descending: bool = True,
-             limit: int | None = None, offset: int = 0) -> pd.DataFrame:
-        """Filtered rows (one per architecture), sorted; ``limit`` None returns all of them."""
-        sql, params = self._select(f, proxies)
+    def rows(self, f: Filter, *, proxies: Sequence[str] = (), columns: Sequence[str] = ROW_COLUMNS,
+             order_by: str = "accuracy", descending: bool = True, limit: int | None = None,
+             offset: int = 0) -> pd.DataFrame:
+        """Filtered rows (one per architecture): arch_id, ``columns``, accuracy and proxy_<name> per
+        proxy, sorted; ``limit`` None returns all of them."""
+        sql, params = self._select(f, proxies, columns)
         allowed = {*ROW_COLUMNS, "accuracy", *(_proxy_column(p) for p in proxies)}
         if order_by not in allowed:
             raise UserError(f"cannot sort by {order_by!r}")

@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.warehouse import Filter
+from db.warehouse import TABLE_COLUMNS, Filter
 from explorer.benchmark_analysis import ReachableRegion
 from explorer.cells import parse_cell
 from explorer.errors import UserError
@@ -170,14 +170,14 @@ tab_table, tab_par, tab_splom, *tab_sql = tabs
 
 
 def results_table() -> None:
-    sort_cols = ["accuracy", "effective_depth", "effective_width", "cell_width", "cell_depth", "n_conv",
-                 "params_m", "paths", "nngp_eq12", "arch_id"]
+    sort_cols = ["accuracy", *(c for c in TABLE_COLUMNS if c != "arch_str")]
     t1, t2, t3 = st.columns([2, 1, 1])
     order_by = t1.selectbox("Sort by", sort_cols, key="browse_sort")
     descending = t2.toggle("Descending", True, key="browse_desc")
     pages = max(1, math.ceil(count / PAGE_SIZE))
     page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
-    rows = wh.rows(f, order_by=order_by, descending=descending, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    rows = wh.rows(f, columns=TABLE_COLUMNS, order_by=order_by, descending=descending, limit=PAGE_SIZE,
+                   offset=(page_no - 1) * PAGE_SIZE)
     rows.insert(0, "open", [editor_link(parse_cell(text)) for text in rows["arch_str"]])
     st.dataframe(rows, hide_index=True, key="browse_table", column_config={
         "open": st.column_config.LinkColumn("Editor", display_text="open ↗", help="Open this cell in the editor"),
