@@ -1,0 +1,109 @@
+"""The Jobs page through Streamlit's AppTest, against a real SQLite store (no worker: the
+page only reads and writes the store)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from db.store import JobStore
+from explorer.cells import parse_cell
+from explorer.jobs.queue import submit
+from tests.conftest import REPO
+
+PAGE = str(REPO / "pages" / "jobs.py")
+NB201 = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for name in ("EXPLORER_DB_URL", "EXPLORER_READ_ONLY", "EXPLORER_ARTIFACT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_JOBS_REFRESH_S", "0")  # AppTest cannot run timed fragments
+    return JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}", artifact_dir=tmp_path / "artifacts")
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_default_state_renders_and_says_no_worker_runs(env):
+    at = _app()
+    assert at.title[0].value == "Jobs"
+    assert any("No worker is running" in w.value for w in at.warning)
+    assert any("No jobs match" in i.value for i in at.info)
+
+
+def test_submit_from_the_form_queues_a_validated_job(env):
+    at = _app()
+    at.selectbox(key="jobs_submit_kind").set_value("selftest").run()
+    prefix = "jobs_form_selftest_new"
+    at.number_input(key=f"{prefix}.steps").set_value(7)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    jobs = env.list()
+    assert len(jobs) == 1 and jobs[0].kind == "selftest" and jobs[0].spec["steps"] == 7
+    assert any(f"Queued job {jobs[0].id}" in s.value for s in at.success)
+    assert at.session_state["jobs_selected"] == jobs[0].id
+
+
+def test_the_form_starts_from_the_editor_cell_and_bad_input_is_refused(env):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["cell"] = parse_cell(NB201)
+    at.run()
+    at.selectbox(key="jobs_submit_kind").set_value("nngp_check").run()
+    cell_box = at.text_area(key="jobs_form_nngp_check_new.cell")
+    assert parse_cell(cell_box.value) == parse_cell(NB201)
+    at.text_input(key="jobs_form_nngp_check_new.widths").set_value("[256, oops]")
+    at.button[0].click().run()
+    assert any("widths: not valid JSON" in e.value for e in at.error)
+    assert env.list() == []
+
+
+def test_cancel_clone_and_retry_buttons(env):
+    queued = submit(env, "selftest", {"steps": 3})
+    at = _app()
+    assert at.session_state["jobs_selected"] == queued
+    at.button(key="jobs_cancel").click().run()
+    assert env.get(queued).status == "cancelled"
+
+    at.button(key="jobs_retry").click().run()
+    retried = env.list()[0]
+    assert retried.parent_id == queued and retried.status == "queued"
+    assert at.session_state["jobs_selected"] == retried.id
+
+    at.button(key="jobs_clone_button").click().run()
+    assert at.text_input is not None
+    assert at.number_input(key=f"jobs_form_selftest_{retried.id}.steps").value == 3
+
+
+def test_a_finished_job_shows_curves_artifacts_and_a_failure_its_traceback(env):
+    ok = submit(env, "selftest", {"steps": 3})
+    job = env.claim("w", "cpu", ["selftest"])
+    env.add_metrics(ok, [{"name": "loss", "value": v, "step": i} for i, v in enumerate([3.0, 2.0, 1.0])])
+    env.put_artifact(ok, "table.csv", b"a,b\n1,2\n")
+    env.finish(ok, job.attempts, "succeeded", result={"final_loss": 1.0})
+    bad = submit(env, "selftest", {"steps": 3})
+    job = env.claim("w", "cpu", ["selftest"])
+    env.finish(bad, job.attempts, "failed", error="Traceback (most recent call last):\nBoom", message="RuntimeError: boom")
+
+    at = _app()
+    assert at.session_state["jobs_selected"] == bad
+    assert any("Boom" in c.value for c in at.code)
+    at.selectbox(key="jobs_selected").set_value(ok).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1
+    assert any("table.csv" in e.label for e in at.expander)
+
+
+def test_read_only_mode_offers_no_submission_or_actions(env, monkeypatch):
+    submit(env, "selftest", {})
+    monkeypatch.setenv("EXPLORER_READ_ONLY", "1")
+    at = _app()
+    assert any("Read-only mode" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key in ("jobs_cancel", "jobs_retry", "jobs_clone_button")]
+    assert not at.get("form")
