@@ -202,6 +202,7 @@ def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Se
                                "bytes": path.stat().st_size, "sha256": _sha256(path)})
 
     db.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(db)
     tmp = db.with_name(f".{db.name}.building-{os.getpid()}")
     _remove(tmp)
     try:
@@ -246,6 +247,20 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _remove_stale_builds(db: Path) -> None:
+    """Temporary files of builds that were killed (their process is gone) are removed."""
+    for path in db.parent.glob(f".{db.name}.building-*"):
+        pid = path.name.rsplit("-", 1)[1].removesuffix(".wal")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def _remove(path: Path) -> None:

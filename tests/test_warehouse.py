@@ -330,6 +330,14 @@ def test_interrupted_write_leaves_previous(tmp_path: Path, previous: Path, monke
     _assert_intact(previous)
 
 
+def test_killed_build_leftovers_are_cleared(tmp_path: Path, previous: Path):
+    dead = previous.with_name(f".{previous.name}.building-999999999")  # no such process
+    dead.write_bytes(b"half a database")
+    write_nds(tmp_path / "NASNet.json", 2)
+    build_warehouse(previous, None, [tmp_path / "NASNet.json"])
+    assert [p.name for p in previous.parent.iterdir()] == ["w.duckdb"]
+
+
 def test_missing_inputs(tmp_path: Path):
     with pytest.raises(UserError, match="nothing to build"):
         build_warehouse(tmp_path / "w.duckdb")
