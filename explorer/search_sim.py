@@ -313,3 +313,12 @@ def picks_frame(result: SimulationResult) -> pd.DataFrame:
                                    "f": np.nan if f is None else f, "repeat": np.arange(p.accuracy.size),
                                    "arch_id": p.arch_id, "accuracy": p.accuracy, "evaluations": p.evaluations}))
     return pd.concat(parts, ignore_index=True)
+
+
+def score_percentile(score: float, scores: NDArray[np.float64]) -> float:
+    """Share of the (finite) ``scores`` below ``score``: where a cell lands among the space's cells."""
+    finite = np.asarray(scores, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        raise UserError("no scores to compare with")
+    return float(np.mean(finite < score))

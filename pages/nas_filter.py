@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from explorer.errors import UserError
+from explorer.errors import USER_ERRORS, UserError
+from explorer.jobs.queue import open_store, submit
+from explorer.presets import get_preset
 from explorer.search_sim import (
     ABLATION_F,
     DEFAULT_CANDIDATES,
@@ -17,8 +21,10 @@ from explorer.search_sim import (
     main_table_of,
     picks_frame,
     proxy_choices,
+    score_percentile,
     simulate,
 )
+from explorer.settings import get_settings
 from ui.common import page_header
 from ui.warehouse import DATASET_LABELS, open_or_explain
 
@@ -126,3 +132,64 @@ st.download_button("Download the search table (CSV)", table.to_csv(index=False).
                    key="nasf_csv")
 st.download_button("Download every pick (CSV)", picks.to_csv(index=False).encode(),
                    file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv", mime="text/csv", key="nasf_picks_csv")
+
+# --- the user's cell scored with NASWOT ----------------------------------------------------------------
+st.subheader("Your cell's NASWOT score")
+st.caption("Queue a `naswot` job: the cell's untrained NB201 network (C = 16, N = 5) scores one mini-batch. "
+           "It is comparable with the warehouse's `naswot_v1` scores only on CIFAR-10 with batch 128; other data "
+           "rank cells among themselves. Jobs run on a worker (`explorer worker`).")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def naswot_reference(path: str, stamp: float, space: str):
+    return load_space(wh, space, ["cifar10"], "naswot_v1").datasets["cifar10"].proxy
+
+
+if "naswot_v1" not in proxies:
+    st.info(f"The warehouse has no NASWOT scores for {space}.")
+    st.stop()
+try:
+    store = open_store()
+except USER_ERRORS as exc:
+    st.error(str(exc))
+    st.stop()
+reference = naswot_reference(str(wh.path), wh.path.stat().st_mtime, space)
+if not get_settings().read_only:
+    current = st.session_state.get("cell")
+    default_cell = current.to_text() if current is not None and current.kind == "nb201" else get_preset(
+        "NB201 ResNet cell").cell.to_text()
+    with st.form("nasf_naswot_form"):
+        cell_text = st.text_input("Cell (NB201 string or any cell format)", default_cell, key="nasf_naswot_cell")
+        f1, f2, f3 = st.columns(3)
+        data_name = f1.selectbox("Data", ["digits", "mnist1d", "synthetic", "cifar10"], key="nasf_naswot_data")
+        data_path = f1.text_input("CIFAR-10 folder (for cifar10)", "", key="nasf_naswot_path")
+        batch = int(f2.number_input("Batch size", 2, 1024, 64, key="nasf_naswot_batch",
+                                    help="the Jacobian score needs a batch no larger than the input's size"))
+        score_kind = f3.selectbox("Score", ["jacobian", "hamming"], key="nasf_naswot_score")
+        if st.form_submit_button("Queue NASWOT job"):
+            spec = {"network": {"cell": cell_text, "network": "nb201"}, "batch_size": batch, "score": score_kind,
+                    "data": {"name": data_name, **({"path": data_path} if data_path else {})}}
+            try:
+                st.success(f"queued job {submit(store, 'naswot', spec)}")
+            except USER_ERRORS as exc:
+                st.error(str(exc))
+jobs = store.list(kind="naswot", limit=50)
+if jobs:
+    placed = []
+    for job in jobs:
+        res = job.result or {}
+        score = res.get("score")
+        placed.append({"job": job.id, "status": job.status, "cell": job.spec["network"]["cell"],
+                       "score": score, "data": res.get("dataset"), "kind": res.get("kind"),
+                       "share of space below": score_percentile(score, reference) if score is not None else None,
+                       "comparable": res.get("comparable_with_warehouse"), "notes": " ".join(res.get("notes", []))})
+    placed_frame = pd.DataFrame(placed)
+    st.dataframe(placed_frame, hide_index=True, key="nasf_naswot_jobs")
+    fig = px.histogram(pd.DataFrame({"naswot_v1": reference}), x="naswot_v1", nbins=80,
+                       title=f"{space}: NASWOT (2020) scores on CIFAR-10, warehouse")
+    for row in placed:
+        if row["score"] is not None and np.isfinite(row["score"]):
+            fig.add_vline(x=row["score"], line_dash="dash", annotation_text=f"job {row['job']}")
+    st.plotly_chart(fig, key="nasf_naswot_hist")
+else:
+    st.caption("No NASWOT jobs yet.")

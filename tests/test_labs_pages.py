@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from db.store import JobStore
+from explorer.jobs.local_context import LocalContext
+from explorer.jobs.registry import get_kind
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 
@@ -47,6 +50,30 @@ def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # 
     assert not at.exception
     main = at.dataframe[1].value
     assert set(main["filter"]) == {"none", "box f=0.25"}
+
+    # the user's cell through NASWOT: the form queues a job; a finished one is placed among the space
+    assert "No NASWOT jobs yet." in [c.value for c in at.caption]
+    at.text_input(key="nasf_naswot_cell").set_value("|nor_conv_3x3~0|+|bad")  # form values go in with the submit
+    next(b for b in at.button if b.label == "Queue NASWOT job").click().run()
+    assert not at.exception and "invalid naswot spec: network.cell" in at.error[0].value
+    cell = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    at.text_input(key="nasf_naswot_cell").set_value(cell)
+    at.selectbox(key="nasf_naswot_data").set_value("synthetic")
+    at.number_input(key="nasf_naswot_batch").set_value(16)
+    next(b for b in at.button if b.label == "Queue NASWOT job").click().run()
+    assert not at.exception and at.success[0].value == "queued job 1"
+    store = JobStore.from_settings()
+    job = store.claim("test", "cpu", ["naswot"])
+    assert job is not None and job.spec["data"]["name"] == "synthetic" and job.spec["batch_size"] == 16
+    kind = get_kind("naswot")
+    small = kind.validate({**job.spec, "network": {**job.spec["network"], "channels": 4, "cells_per_stage": 1}})
+    result = kind.run(small, LocalContext())  # the job's spec at a smaller width: quick on a CPU
+    assert store.finish(job.id, job.attempts, "succeeded", result=result)
+    at.run()
+    table = at.dataframe[-1].value
+    assert not at.exception and table["job"].tolist() == [1] and table["status"].tolist() == ["succeeded"]
+    assert 0.0 <= table["share of space below"].iat[0] <= 1.0 and len(at.get("plotly_chart")) == 4
+
     at.multiselect(key="nasf_datasets").set_value([]).run()
     assert not at.exception and "at least one dataset" in at.info[0].value
 
