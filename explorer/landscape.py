@@ -193,7 +193,7 @@ class SurfaceEvaluator:
         def outputs(i: int, chunk: Tensor) -> Tensor:
             if self.first is not None:
                 h0, h1, h2 = self.pre[i]
-                self.injected.value = h0 + alpha * h1 + beta * h2 if moved else h0
+                self.injected.value = torch.add(h0, h1, alpha=alpha).add_(h2, alpha=beta) if moved else h0
             return self.model(chunk)
 
         return self._loss_acc(outputs)
