@@ -21,7 +21,7 @@ from explorer.presets import PRESETS, TOUR, get_preset
 from explorer.spaces import space_box
 from explorer.teaching import claims, depth_width_formulas, path_counting
 from explorer.variants import MODES, adapt, random_variants, variant_table
-from ui.canvas import default_op, show_canvas
+from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
 from ui.state import SPACE_DEFAULTS, SPACES, add_to_compare, current_cell, fits_space, set_cell, space_of
 from ui.views import cached_space_points
@@ -153,6 +153,24 @@ def _on_compare(cell: Cell) -> None:
     st.session_state["_compare_msg"] = add_to_compare(name, cell)
 
 
+@st.fragment
+def _canvas_fragment() -> None:
+    """The canvas reruns on its own: its echo after every redraw (the component sends its state back
+    when it mounts) then costs a canvas run, not a page run. An edit made on it reruns the page."""
+    edit = canvas_edit(st.session_state["cell"])
+    if edit is not None and (edit.changed or edit.redraw):
+        if edit.changed:
+            set_cell(edit.cell)
+        st.session_state["_canvas_notes"] = edit.messages
+        st.rerun(scope="app")
+    show_canvas(st.session_state["cell"])
+
+
+def _remember(key: str) -> None:
+    """Copy a widget's value to a plain session key: lazy tabs drop the widgets they do not draw."""
+    st.session_state[key.removeprefix("w_")] = st.session_state[key]
+
+
 # --- widget sync: the table widgets show the current cell after any change -------------------------
 
 
@@ -186,37 +204,22 @@ page_header("Cell editor", HELP)
 if msg := st.session_state.pop("cell_error", None):
     st.error(msg)
 
-# The canvas goes first in script order (it sits lower on the page): an edit drawn there must
-# reach the table and the metrics in this same run.
-load_box = st.container(border=True)
-tour_box = st.container()
-metrics_box = st.container()
-left, right = st.columns([3, 2], gap="medium")
-with left:
-    st.subheader("Draw")
-    edit = show_canvas(cell)
-    for note in edit.messages if edit else ():
-        st.warning(note)
+# An edit drawn on the canvas arrives with this run: apply it before anything is drawn.
+edit = canvas_edit(cell)
 if edit is not None and edit.changed:
     set_cell(edit.cell)
     cell = edit.cell
-if edit is not None and (edit.changed or edit.redraw):
-    st.session_state["_canvas_notes"] = edit.messages
-    st.rerun()  # redraw the canvas and re-sync every widget from the new cell
-for note in st.session_state.pop("_canvas_notes", ()):
-    left.warning(note)
+canvas_notes = (edit.messages if edit is not None else []) + st.session_state.pop("_canvas_notes", [])
 
 _sync_widgets(cell)
 errors = st.session_state.setdefault("_errors", {})
 
-with load_box:
-    c_space, c_preset, c_paste = st.columns([1, 1.2, 1.6])
+with st.container(border=True):
+    c_space, c_preset, c_paste = st.columns([1, 1.2, 1.3])
     with c_space:
         st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
         if st.session_state["space"] == "dag":
             st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
-        if st.session_state.get("tour_step") is None:
-            st.button("▶ Guided tour", on_click=_on_tour, args=(0,), help=" → ".join(TOUR))
     with c_preset:
         st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
                      placeholder="Pick a preset cell…")
@@ -224,22 +227,22 @@ with load_box:
             p = get_preset(st.session_state["preset"])
             st.caption(f"{p.description}  \n**Source:** {p.source}")
     with c_paste:
-        tab_paste, tab_upload = st.tabs(["Paste", "Upload JSON"])
-        with tab_paste:
+        with st.expander("Paste or upload a cell", expanded="paste" in errors or "upload" in errors):
             st.text_area("NB201 arch string, DARTS genotype, or cell JSON", key="paste", height=68,
                          placeholder="|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…")
             st.button("Load pasted cell", on_click=_on_paste)
             if "paste" in errors:
                 st.error(errors["paste"], icon="⚠️")
-        with tab_upload:
-            st.file_uploader("A cell JSON file (as downloaded below)", type=["json"], key="upload",
-                             on_change=_on_upload)
+            st.file_uploader("…or a cell JSON file (as downloaded under Graph & downloads)", type=["json"],
+                             key="upload", on_change=_on_upload)
             if "upload" in errors:
                 st.error(errors["upload"], icon="⚠️")
+        if st.session_state.get("tour_step") is None:
+            st.button("▶ Guided tour", on_click=_on_tour, args=(0,), help=" → ".join(TOUR))
 
 step = st.session_state.get("tour_step")
 if step is not None:
-    with tour_box:
+    with st.container():
         p = get_preset(TOUR[step])
         with st.container(border=True):
             st.markdown(f"**Guided tour, {step + 1} of {len(TOUR)}: {p.name}.** {p.description}  \n"
@@ -257,7 +260,7 @@ inside = None
 if box_space and m.effective_depth is not None:
     inside = bool(space_box(box_space).contains(m.effective_depth, m.effective_width))
 
-with metrics_box:
+with st.container():
     cols = st.columns(7)
     cols[0].metric("Paths P", f"{m.paths:,}")
     cols[1].metric("Effective depth d̄", fmt(m.effective_depth))
@@ -281,19 +284,6 @@ with metrics_box:
     c_btn.button("Send to Compare ⚖️", on_click=_on_compare, args=(cell,), width="stretch")
     if msg := st.session_state.pop("_compare_msg", None):
         c_msg.success(msg)
-
-if teaching():
-    with st.container(border=True):
-        st.markdown("#### How these numbers come about")
-        t1, t2 = st.columns(2)
-        with t1:
-            st.markdown(depth_width_formulas(m))
-        with t2:
-            st.markdown(path_counting(cell))
-        st.markdown("**What the papers claim**")
-        for c in claims(cell, m, inside, box_space):
-            st.markdown(f"- {c.text} *({c.source})*")
-
 
 # --- the edge-op table ---
 
@@ -345,7 +335,8 @@ def _table_dag() -> None:
     c4.button("Remove node", on_click=_on_dag_remove_node)
 
 
-with right:
+left, right = st.columns([3, 2], gap="medium")
+with right:  # before the canvas in script order: the page's native parts arrive first
     st.subheader("Edge ops")
     if space == "nb201":
         _table_nb201()
@@ -355,93 +346,121 @@ with right:
         _table_dag()
     if "table" in errors:
         st.error(errors["table"], icon="⚠️")
+with left:
+    st.subheader("Draw")
+    for note in canvas_notes:
+        st.warning(note)
+    _canvas_fragment()
+
+if teaching():
+    with st.container(border=True):
+        st.markdown("#### How these numbers come about")
+        t1, t2 = st.columns(2)
+        with t1:
+            st.markdown(depth_width_formulas(m))
+        with t2:
+            st.markdown(path_counting(cell))
+        st.markdown("**What the papers claim**")
+        for c in claims(cell, m, inside, box_space):
+            st.markdown(f"- {c.text} *({c.source})*")
 
 
 # --- analysis tabs ---
 
+# Lazy tabs: only the open tab's content runs and is sent, which keeps every edit quick.
 tab_graph, tab_paths, tab_nngp, tab_space, tab_variants = st.tabs(
-    ["Graph & downloads", "Paths", "NNGP curves", "Search space", "Random variants"]
+    ["Graph & downloads", "Paths", "NNGP curves", "Search space", "Random variants"], key="editor_tab",
+    on_change="rerun",
 )
 
-with tab_graph:
-    g1, g2 = st.columns([3, 1])
-    g1.plotly_chart(graph_figure(cell), key="graph_view", config={"displayModeBar": False})
-    with g2:
-        st.caption("Solid red: parameterized op · dashed grey: parameter-free · dotted: concat into the "
-                   "output · `none` edges are not drawn (as in Chen et al.'s figures).")
-        st.number_input("Channels (MLP: width) for the parameter count", min_value=1, max_value=4096,
-                        value=16, step=8, key="channels")
-        st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
-                           mime="text/html", help="A standalone vis-network page (pyvis), works offline.")
-        if cell.kind == "nb201":
-            st.download_button("NB201 arch string", cell.to_nb201(), file_name="cell_nb201.txt")
-        if cell.kind == "darts":
-            st.download_button("Genotype text", cell.to_genotype().to_text(), file_name="genotype.txt")
-        st.download_button("Cell JSON", cell.to_json_text(), file_name="cell.json", mime="application/json")
-        st.code(cell.to_text(), language=None, wrap_lines=True)
+if tab_graph.open:
+    with tab_graph:
+        g1, g2 = st.columns([3, 1])
+        g1.plotly_chart(graph_figure(cell), key="graph_view", config={"displayModeBar": False})
+        with g2:
+            st.caption("Solid red: parameterized op · dashed grey: parameter-free · dotted: concat into the "
+                       "output · `none` edges are not drawn (as in Chen et al.'s figures).")
+            st.number_input("Channels (MLP: width) for the parameter count", min_value=1, max_value=4096,
+                            value=int(st.session_state.get("channels", 16)), step=8,
+                            key="w_channels", on_change=_remember, args=("w_channels",))
+            st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
+                               mime="text/html", help="A standalone vis-network page (pyvis), works offline.")
+            if cell.kind == "nb201":
+                st.download_button("NB201 arch string", cell.to_nb201(), file_name="cell_nb201.txt")
+            if cell.kind == "darts":
+                st.download_button("Genotype text", cell.to_genotype().to_text(), file_name="genotype.txt")
+            st.download_button("Cell JSON", cell.to_json_text(), file_name="cell.json", mime="application/json")
+            st.code(cell.to_text(), language=None, wrap_lines=True)
 
-with tab_paths:
-    paths, total = list_paths(cell, MAX_PATH_ROWS)
-    if total == 0:
-        st.info("No path from an input to the output.")
-    else:
-        rows = [{"path": " → ".join([str(p[0].src), *(str(e.dst) for e in p)]),
-                 "ops": " · ".join(e.op for e in p),
-                 "d_p": sum(e.parameterized for e in p)} for p in paths]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
-        if total > len(rows):
-            st.caption(f"Showing the first {len(rows):,} of {total:,} paths (all are counted exactly).")
-        st.bar_chart(pd.DataFrame({"paths": m.path_histogram}, index=pd.Index(range(len(m.path_histogram)), name="d_p")),
-                     height=200, x_label="d_p (parameterized ops on the path)", y_label="paths")
+if tab_paths.open:
+    with tab_paths:
+        paths, total = list_paths(cell, MAX_PATH_ROWS)
+        if total == 0:
+            st.info("No path from an input to the output.")
+        else:
+            rows = [{"path": " → ".join([str(p[0].src), *(str(e.dst) for e in p)]),
+                     "ops": " · ".join(e.op for e in p),
+                     "d_p": sum(e.parameterized for e in p)} for p in paths]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
+            if total > len(rows):
+                st.caption(f"Showing the first {len(rows):,} of {total:,} paths (all are counted exactly).")
+            st.bar_chart(pd.DataFrame({"paths": m.path_histogram}, index=pd.Index(range(len(m.path_histogram)), name="d_p")),
+                         height=200, x_label="d_p (parameterized ops on the path)", y_label="paths")
 
-with tab_nngp:
-    st.slider("Input correlation K0", -0.99, 0.99, DEFAULT_K0, 0.01, key="k0")
-    curves = nngp.curves(cell, K0_GRID)
-    st.plotly_chart(nngp_figure([NamedCurves("this cell", curves)], K0_GRID, k0), key="nngp_view")
-    at_k0 = nngp.curves(cell, [k0])
-    st.dataframe(pd.DataFrame([{"quantity": c.label, f"at K0 = {k0:g}": float(c.values[0])} for c in at_k0]),
-                 hide_index=True, width="stretch")
-    st.caption("The Eq. 12 value bounds λmin from above; the two λmin curves differ in their assumptions "
-               "(see the labels). Where they disagree, the sum rule's independence assumption does not hold.")
+if tab_nngp.open:
+    with tab_nngp:
+        st.slider("Input correlation K0", -0.99, 0.99, float(st.session_state.get("k0", DEFAULT_K0)), 0.01,
+                  key="w_k0", on_change=_remember, args=("w_k0",))
+        curves = nngp.curves(cell, K0_GRID)
+        st.plotly_chart(nngp_figure([NamedCurves("this cell", curves)], K0_GRID, k0), key="nngp_view")
+        at_k0 = nngp.curves(cell, [k0])
+        st.dataframe(pd.DataFrame([{"quantity": c.label, f"at K0 = {k0:g}": float(c.values[0])} for c in at_k0]),
+                     hide_index=True, width="stretch")
+        st.caption("Eq. 12 is Chen et al.'s upper bound on λmin from the paths alone. The two λmin curves rest "
+                   "on different assumptions (see their labels): the sum rule treats branches as independent "
+                   "and drops ReLU means; the exact infinite-width kernel keeps both. Where they part, the sum "
+                   "rule's assumption does not hold for this cell.")
 
-with tab_space:
-    names = ["nb201", "darts4", "darts5"]
-    ref = st.selectbox("Space", names, index=names.index(box_space) if box_space else 0, key="ref_space",
-                       format_func=SPACES.get)
-    box = space_box(ref)
-    marks = [] if m.effective_depth is None else [Mark("this cell", m.effective_depth, m.effective_width)]
-    st.plotly_chart(space_scatter(cached_space_points(ref), box, marks), key="space_view")
-    st.caption(f"Box centre (d̄, m̄) = ({box.center_depth:.3g}, {box.center_width:.3g}), half-radius "
-               f"({box.radius_depth / 2:.3g}, {box.radius_width / 2:.3g}); the solid rectangle is the "
-               "central half Chen et al. keep. Colour: how many cells of the space share each point.")
-    if not marks:
-        st.info("This cell has no (d̄, m̄) point: " + (m.undefined_reason or ""))
+if tab_space.open:
+    with tab_space:
+        names = ["nb201", "darts4", "darts5"]
+        ref = st.selectbox("Space", names, index=names.index(box_space) if box_space else 0, key="ref_space",
+                           format_func=SPACES.get)
+        box = space_box(ref)
+        marks = [] if m.effective_depth is None else [Mark("this cell", m.effective_depth, m.effective_width)]
+        st.plotly_chart(space_scatter(cached_space_points(ref), box, marks), key="space_view")
+        st.caption(f"Box centre (d̄, m̄) = ({box.center_depth:.3g}, {box.center_width:.3g}), half-radius "
+                   f"({box.radius_depth / 2:.3g}, {box.radius_width / 2:.3g}); the solid rectangle is the "
+                   "central half Chen et al. keep. Colour: how many cells of the space share each point.")
+        if not marks:
+            st.info("This cell has no (d̄, m̄) point: " + (m.undefined_reason or ""))
 
-with tab_variants:
-    v1, v2, v3 = st.columns([2, 1, 1])
-    mode = v1.radio("Variants", list(MODES), format_func=MODES.get, key="variant_mode")
-    count = int(v2.number_input("How many", 1, 50, 10, key="variant_count"))
-    seed = int(v3.number_input("Seed", 0, 2**31 - 1, 0, key="variant_seed"))
-    rows = variant_table(cell, random_variants(cell, mode, count, seed))
-    adapted = adapt(cell)
-    table = pd.DataFrame([{
-        "cell": r.label, "width (c)": r.cell_width, "depth": r.cell_depth, "P": r.paths,
-        "d̄": r.effective_depth, "m̄": r.effective_width, "text": r.cell.to_text(),
-    } for r in rows])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"text": st.column_config.TextColumn(width="medium")})
-    st.caption("Sorted by width, widest first, as in Shu et al.'s Table 2. Same seed, same variants.")
-    o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
-    pick = o1.selectbox("Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick")
-    chosen = next((r.cell for r in rows if r.label == pick), None)
-    o2.button("Open", on_click=_on_open, args=(chosen,), disabled=chosen is None, key="variant_open")
-    with st.container(border=True):
-        a = variant_table(adapted, [])[0]
-        st.markdown(
-            "**Adapt**: the widest and shallowest wiring with the same ops: every intermediate node fed by "
-            f"the input nodes only (Shu et al. Sec. 5). Width {a.cell_width:g}c, depth "
-            f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, m̄ {fmt(a.effective_width)}."
-        )
-        st.button("Adapt this cell", on_click=_on_open, args=(adapted,), disabled=adapted == cell, key="adapt")
-        if adapted.warnings:
-            st.caption("After adapting: " + "; ".join(adapted.warnings))
+if tab_variants.open:
+    with tab_variants:
+        v1, v2, v3 = st.columns([2, 1, 1])
+        mode = v1.radio("Variants", list(MODES), format_func=MODES.get, key="variant_mode")
+        count = int(v2.number_input("How many", 1, 50, 10, key="variant_count"))
+        seed = int(v3.number_input("Seed", 0, 2**31 - 1, 0, key="variant_seed"))
+        rows = variant_table(cell, random_variants(cell, mode, count, seed))
+        adapted = adapt(cell)
+        table = pd.DataFrame([{
+            "cell": r.label, "width (c)": r.cell_width, "depth": r.cell_depth, "P": r.paths,
+            "d̄": r.effective_depth, "m̄": r.effective_width, "text": r.cell.to_text(),
+        } for r in rows])
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"text": st.column_config.TextColumn(width="medium")})
+        st.caption("Sorted by width, widest first, as in Shu et al.'s Table 2. Same seed, same variants.")
+        o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
+        pick = o1.selectbox("Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick")
+        chosen = next((r.cell for r in rows if r.label == pick), None)
+        o2.button("Open", on_click=_on_open, args=(chosen,), disabled=chosen is None, key="variant_open")
+        with st.container(border=True):
+            a = variant_table(adapted, [])[0]
+            st.markdown(
+                "**Adapt**: the widest and shallowest wiring with the same ops: every intermediate node fed by "
+                f"the input nodes only (Shu et al. Sec. 5). Width {a.cell_width:g}c, depth "
+                f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, m̄ {fmt(a.effective_width)}."
+            )
+            st.button("Adapt this cell", on_click=_on_open, args=(adapted,), disabled=adapted == cell, key="adapt")
+            if adapted.warnings:
+                st.caption("After adapting: " + "; ".join(adapted.warnings))

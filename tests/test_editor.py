@@ -160,6 +160,10 @@ def test_guided_tour_steps_through_the_presets(warm) -> None:
 
 def test_adapt_and_open_a_variant(warm) -> None:
     at = editor(get_preset("DARTS-V2 normal cell").cell.to_text())
+    at.session_state["editor_tab"] = "Random variants"  # lazy tabs: open it first
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["width (c)"]) == sorted(table["width (c)"], reverse=True)
     at.button(key="adapt").click().run()
     cell = at.session_state["cell"]
     assert all(e.src in (0, 1) for e in cell.edges if e.op != "concat")
@@ -191,3 +195,29 @@ def test_canvas_edit_in_session_state_reaches_the_table(warm) -> None:
     assert at.session_state["cell"].edges[0].op == "none"  # an NB201 edge deleted on the canvas is `none`
     assert metric_values(at)["Paths P"] == "1"
     assert at.session_state["nb201_op_01"] == "none"
+
+
+def test_every_tab_renders(warm) -> None:
+    at = editor(get_preset("DARTS-V2 normal cell").cell.to_text())
+    for tab in ("Graph & downloads", "Paths", "NNGP curves", "Search space", "Random variants"):
+        at.session_state["editor_tab"] = tab
+        at.run()
+        assert not at.exception, tab
+    at.session_state["editor_tab"] = "Paths"
+    at.run()
+    paths = at.dataframe[0].value
+    assert len(paths) == 9 and set(paths["d_p"]) <= {0, 1, 2, 3}
+
+
+def test_k0_and_channels_survive_switching_tabs(warm) -> None:
+    at = editor()
+    at.session_state["editor_tab"] = "NNGP curves"
+    at.run()
+    at.slider(key="w_k0").set_value(0.2).run()
+    at.session_state["editor_tab"] = "Graph & downloads"
+    at.run()
+    at.number_input(key="w_channels").set_value(32).run()
+    at.session_state["editor_tab"] = "NNGP curves"
+    at.run()
+    assert at.slider(key="w_k0").value == 0.2
+    assert "Params (C = 32)" in metric_values(at)

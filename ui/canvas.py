@@ -28,6 +28,7 @@ from explorer.cells import Cell, CellError, Edge
 from explorer.layout import scaled_positions
 from explorer.ops import OPS
 
+PYTHON_WINS = 2**52  # see cell_to_flow
 DX, DY = 150.0, 190.0  # pixels per layer / per row (odd layers drop half a row)
 _ROLE_TYPE = {"input": "input", "intermediate": "default", "output": "output"}
 _ROLE_COLOR = {"input": "#e8f5e9", "intermediate": "#e3f2fd", "output": "#fff3e0"}
@@ -43,7 +44,7 @@ def default_op(cell: Cell) -> str:
 
 def _edge_style(op: str) -> tuple[dict, dict]:
     if OPS[op].absent:
-        return {"stroke": "#c8c8c8", "strokeDasharray": "2 4", "strokeWidth": 1.5}, {"fill": "#aaaaaa"}
+        return {"stroke": "#c8c8c8", "strokeDasharray": "2 4", "strokeWidth": 1.5}, {"fill": "#aaaaaa", "fontSize": 9}
     if OPS[op].parameterized:
         return {"stroke": "#d62728", "strokeWidth": 2.5}, {"fill": "#d62728", "fontWeight": 600}
     return {"stroke": "#555555", "strokeDasharray": "6 4", "strokeWidth": 2}, {"fill": "#333333"}
@@ -66,12 +67,16 @@ def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = 
     edges = []
     for k, e in enumerate(cell.edges):
         style, label_style = _edge_style(e.op)
+        live = not e.absent  # `none` edges stay editable but must not hide the live edges' labels
         edges.append(StreamlitFlowEdge(
             f"e{k}", f"n{e.src}", f"n{e.dst}", edge_type="default", label=e.op, deletable=True,
             focusable=True, marker_end={"type": "arrowclosed"}, style=style, label_style=label_style,
-            label_show_bg=True, label_bg_style={"fill": "white", "fillOpacity": 0.85},
+            label_show_bg=live, label_bg_style={"fill": "white", "fillOpacity": 0.85}, z_index=1 if live else 0,
         ))
-    return StreamlitFlowState(nodes, edges)
+    # The component replaces what it shows with these nodes and edges whenever they change and this
+    # timestamp is not older than its own last edit (ms since 1970, browser clock). A timestamp far
+    # in the future makes Python's state win every time without depending on the two clocks.
+    return StreamlitFlowState(nodes, edges, timestamp=PYTHON_WINS)
 
 
 @dataclass
@@ -171,26 +176,26 @@ def canvas_key(cell: Cell, generation: int) -> str:
     return "canvas_" + hashlib.sha1(f"{cell.to_text()}#{generation}".encode()).hexdigest()[:12]
 
 
-def show_canvas(cell: Cell, height: int = 430) -> CanvasEdit | None:
-    """Draw the canvas for ``cell``; returns the edit when the canvas changed the cell or needs a redraw.
+def canvas_edit(cell: Cell) -> CanvasEdit | None:
+    """What the canvas sent since the last run, read as an edit of ``cell`` (None: nothing new).
 
-    Session keys: ``_canvas`` holds the key, the cell text it was drawn from and the flow state.
-    The key changes whenever the cell changed elsewhere (the component only re-reads its
-    nodes and edges from Python under a new key), not after the canvas's own edits.
+    Called at the top of the page, before anything is drawn, so the metrics and the table of this
+    same run already show the canvas's edit. The component's last value stays in
+    ``st.session_state[key]`` on every later run; it is read once (by its timestamp) and only while
+    the canvas was last drawn from ``cell`` (after an edit elsewhere it is stale until the
+    component echoes the new state).
     """
     store = st.session_state.setdefault("_canvas", {"generation": 0})
-    text = cell.to_text()
-    if store.get("cell_text") != text:
-        store["generation"] += 1
-        store["key"] = canvas_key(cell, store["generation"])
-        # Dragged positions survive edits that keep the nodes; otherwise lay out afresh.
-        kept = store.get("positions") if store.get("roles") == cell.roles else None
-        store["state"] = cell_to_flow(cell, kept)
-        store["cell_text"] = text
-    returned = streamlit_flow(
-        store["key"], store["state"], height=height, fit_view=True, show_controls=True,
-        allow_new_edges=True, enable_pane_menu=True, enable_node_menu=True, enable_edge_menu=True,
-        hide_watermark=True, min_zoom=0.3,
+    key = store.get("key")
+    raw = st.session_state.get(key) if key else None
+    if not isinstance(raw, dict) or store.get("cell_text") != cell.to_text():
+        return None
+    if raw.get("timestamp") == store.get("seen") or "nodes" not in raw or "edges" not in raw:
+        return None
+    store["seen"] = raw.get("timestamp")
+    returned = StreamlitFlowState(
+        nodes=[StreamlitFlowNode.from_dict(n) for n in raw["nodes"]],
+        edges=[StreamlitFlowEdge.from_dict(e) for e in raw["edges"]],
     )
     edit = flow_to_cell(returned, cell)
     if edit.positions:
@@ -198,8 +203,38 @@ def show_canvas(cell: Cell, height: int = 430) -> CanvasEdit | None:
     if not edit.changed and not edit.redraw:
         return None
     if edit.redraw:
-        store["cell_text"] = None  # draw again from the cell on the next run
+        store["cell_text"], store["redraw"] = None, True  # draw it again from the cell, under a new key
     else:
+        # The canvas already shows this cell: keep its key (a new key would reset the viewport).
         store["cell_text"] = edit.cell.to_text()
         store["state"] = returned
     return edit
+
+
+def show_canvas(cell: Cell, height: int = 430) -> None:
+    """Draw the canvas for ``cell``; its edits come back through ``canvas_edit`` on the next run.
+
+    ``st.session_state["_canvas"]`` holds the key, the cell text the canvas was drawn from and the
+    flow state. When the cell changed elsewhere the new state is sent under the same key (the
+    component takes it, see ``cell_to_flow``); the key changes only when the nodes change or an
+    edit made on the canvas was refused (the component would keep showing it otherwise).
+    """
+    store = st.session_state.setdefault("_canvas", {"generation": 0})
+    text = cell.to_text()
+    if store.get("cell_text") != text:
+        # A new key remounts the component (slow: the iframe reloads). Only a changed node set or
+        # a refused canvas edit needs that; an op or edge change is sent as new state instead.
+        if store.get("redraw") or store.get("key_roles") != cell.roles:
+            store["generation"] += 1
+            store["key"] = canvas_key(cell, store["generation"])
+            store["key_roles"] = cell.roles
+        store["redraw"] = False
+        # Dragged positions survive edits that keep the nodes; otherwise lay out afresh.
+        kept = store.get("positions") if store.get("roles") == cell.roles else None
+        store["state"] = cell_to_flow(cell, kept)
+        store["cell_text"] = text
+    streamlit_flow(
+        store["key"], store["state"], height=height, fit_view=True, show_controls=True,
+        allow_new_edges=True, enable_pane_menu=True, enable_node_menu=True, enable_edge_menu=True,
+        hide_watermark=True, min_zoom=0.3,
+    )

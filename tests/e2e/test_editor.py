@@ -1,0 +1,71 @@
+"""The editor in a real browser: a cell from the URL, an op changed in the table, an edge deleted
+on the React Flow canvas, and a screenshot for the user guide."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import quote
+
+import pytest
+
+from explorer.presets import get_preset
+from tests.conftest import REPO
+from tests.e2e.conftest import run_streamlit, wait_idle
+
+pytestmark = pytest.mark.browser
+
+RESNET = get_preset("NB201 ResNet cell").cell
+SCREENSHOT = REPO / "docs" / "screenshots" / "editor.png"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with run_streamlit(log_dir=tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+def metric(page, label: str):
+    """The value element of the metric whose label is ``label``."""
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+
+
+def select_option(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_url_cell_table_edit_and_canvas_delete(app_url, new_page, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(f"{app_url}/?cell={quote(RESNET.to_text(), safe='')}")
+    expect(metric(page, "Paths P")).to_have_text("2", timeout=30_000)
+    expect(metric(page, "Effective depth d̄")).to_have_text("1")
+    assert page.get_by_test_id("stException").count() == 0
+
+    # Change an op in the edge table: 2 → 3 from skip to a conv makes both paths deeper.
+    select_option(page, "2 → 3", "nor_conv_3x3")
+    wait_idle(page)
+    expect(metric(page, "Effective depth d̄")).to_have_text("1.5", timeout=15_000)
+    assert "nor_conv_3x3~2" in page.url.replace("%7E", "~")
+    canvas = page.frame_locator('iframe[title*="streamlit_flow"]')
+    # The canvas follows the table: edge 2 → 3 (e5) now carries the conv.
+    expect(canvas.locator('[data-testid="rf__edge-e5"] .react-flow__edge-text')).to_have_text(
+        "nor_conv_3x3", timeout=15_000)
+
+    # Delete the edge 0 → 3 (skip) on the canvas: one path fewer.
+    edge = canvas.locator('.react-flow__edge[data-testid="rf__edge-e3"]')
+    expect(edge).to_have_count(1, timeout=20_000)
+    edge.locator(".react-flow__edge-text").click(button="right")
+    canvas.get_by_role("button", name="Delete Edge").click()
+    expect(metric(page, "Paths P")).to_have_text("1", timeout=20_000)
+    wait_idle(page)
+    # The table follows the canvas: the deleted NB201 edge is now `none`.
+    expect(page.get_by_role("combobox", name="0 → 3")).to_have_value("none")
+    assert page.get_by_test_id("stException").count() == 0
+
+    page.wait_for_timeout(500)  # let the canvas finish redrawing
+    shot = tmp_path / "editor.png"
+    page.screenshot(path=str(shot))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)
+    assert shot.stat().st_size > 10_000
