@@ -245,7 +245,7 @@ def simulate(data: SpaceData, config: SimulationConfig = SimulationConfig()) -> 
         draws = pool[draw_candidates(pool.size, config.repeats, config.candidates, config.seed)]
         acc, scores = d.accuracy[draws], d.proxy[draws]
         for search in config.searches:
-            base_evals = None
+            base_evals, base_chosen = None, None
             for f in (None, *config.fs):
                 allowed = None if f is None else masks[f][draws]
                 col, evals, fallback = pick(draws.shape, scores if search == "proxy" else None, allowed)
@@ -255,7 +255,8 @@ def simulate(data: SpaceData, config: SimulationConfig = SimulationConfig()) -> 
                 picks[(ds, search, f)] = p
                 total = int(evals.sum())
                 if f is None:
-                    base_evals = total
+                    base_evals, base_chosen = total, chosen
+                gain = _paired_gain(chosen - base_chosen)
                 rows.append({
                     "dataset": ds, "search": search if search == "random" else f"proxy ({data.proxy})",
                     "filter": "none" if f is None else f"box f={f:g}", "f": f,
@@ -264,9 +265,22 @@ def simulate(data: SpaceData, config: SimulationConfig = SimulationConfig()) -> 
                     "mean_acc": float(chosen.mean()), "std_acc": float(chosen.std(ddof=1)) if chosen.size > 1 else 0.0,
                     "mean_evaluations": float(evals.mean()), "total_evaluations": total,
                     "evaluation_reduction": (1 - total / base_evals) if base_evals else None,
+                    "gain_vs_unfiltered": gain[0], "gain_ci_low": gain[1], "gain_ci_high": gain[2],
                     "fallbacks": p.fallbacks, "proxy_source": d.proxy_source if search == "proxy" else "",
                 })
     return SimulationResult(pd.DataFrame(rows), picks, box, config)
+
+
+def _paired_gain(diff: NDArray[np.float64]) -> tuple[float, float, float]:
+    """Mean of the per-repeat accuracy gain of the filtered over the unfiltered search (same candidates)
+    and its 95 % t interval."""
+    from scipy import stats as sps
+
+    mean = float(diff.mean())
+    if diff.size < 2 or np.ptp(diff) == 0:
+        return mean, mean, mean
+    half = float(sps.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size))
+    return mean, mean - half, mean + half
 
 
 def main_table(result: SimulationResult, f: float = DEFAULT_F) -> pd.DataFrame:
@@ -283,6 +297,8 @@ def format_table(table: pd.DataFrame) -> str:
     out = pd.DataFrame({
         "dataset": table["dataset"], "search": table["search"], "filter": table["filter"],
         "accuracy (mean ± std)": [f"{m:.2f} ± {s:.2f}" for m, s in zip(table["mean_acc"], table["std_acc"], strict=True)],
+        "gain [95% CI]": [f"{g:+.2f} [{lo:+.2f}, {hi:+.2f}]" for g, lo, hi in
+                          zip(table["gain_vs_unfiltered"], table["gain_ci_low"], table["gain_ci_high"], strict=True)],
         "proxy evals / run": [f"{e:.1f}" for e in table["mean_evaluations"]],
         "reduction": ["" if r is None or (isinstance(r, float) and math.isnan(r)) else f"{100 * r:.1f}%"
                       for r in table["evaluation_reduction"]],
