@@ -260,3 +260,111 @@ def load_trained(ctx: JobContext, job_id: int, device: torch.device) -> TrainedM
     model = build_model(spec, data)
     load_weights(model, weights, what=f"job {job_id}'s weights")
     return TrainedModel(spec, model.to(device).eval(), data, weights_init)
+
+
+# --- views' helpers -------------------------------------------------------------------------------
+
+
+def curve_band(frames: list[Any], x: Literal["epoch", "step"] = "epoch") -> Any:
+    """Mean ± std over runs (seeds) of one metric: each frame has columns ``x`` and ``value`` (a
+    job's metric stream for one name); runs are aligned on ``x``. Returns a DataFrame with
+    columns x, mean, std, n (std 0 for a single run)."""
+    import pandas as pd
+
+    parts = [f[[x, "value"]].dropna().groupby(x, as_index=False)["value"].last() for f in frames if len(f)]
+    if not parts:
+        return pd.DataFrame(columns=[x, "mean", "std", "n"])
+    stacked = pd.concat(parts, ignore_index=True)
+    band = stacked.groupby(x)["value"].agg(["mean", "std", "count"]).reset_index()
+    band = band.rename(columns={"count": "n"})
+    band["std"] = band["std"].fillna(0.0)
+    return band
+
+
+@dataclass(frozen=True)
+class ExperimentPreset:
+    """A named set of ``train`` specs (cells × seeds), quick on a CPU or at the papers' size."""
+
+    name: str
+    size: Literal["quick", "paper"]
+    description: str
+    specs: tuple[dict[str, Any], ...]
+    needs_path: str | None = None  # a dataset read from local files: the folder is asked for
+
+
+def _mlp_runs(dataset: str, width: int, epochs: int, seeds: int, lr: float) -> tuple[dict[str, Any], ...]:
+    from explorer.presets import get_preset
+
+    return tuple(
+        {"network": {"cell": get_preset(dag).cell.to_text(), "network": "mlp", "width": width},
+         "data": {"name": dataset}, "optimizer": "sgd", "lr": lr, "momentum": 0.0, "batch_size": 128,
+         "epochs": epochs, "seed": seed}
+        for dag in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)") for seed in range(seeds)
+    )
+
+
+def experiment_presets() -> tuple[ExperimentPreset, ...]:
+    from explorer.presets import get_preset
+
+    def cell(name: str) -> str:
+        return get_preset(name).cell.to_text()
+
+    nb201_paper = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
+                   "schedule": "cosine", "batch_size": 256, "epochs": 200}
+    return (
+        ExperimentPreset(
+            "Chen et al. Fig. 4, digits (quick)", "quick",
+            "DAG#1/2/3 MLP-cell networks, width 256, plain SGD (lr 0.01, batch 128), 5 epochs, 3 seeds: "
+            "does DAG#3 train fastest? About a minute on a laptop CPU.",
+            _mlp_runs("digits", 256, 5, 3, 0.01)),
+        ExperimentPreset(
+            "Chen et al. Fig. 4, MNIST-1D (quick)", "quick",
+            "The same three DAGs on MNIST-1D (4,000 signals of length 40), width 256, 10 epochs, one seed.",
+            _mlp_runs("mnist1d", 256, 10, 1, 0.01)),
+        ExperimentPreset(
+            "NB201 cells on synthetic data (seconds)", "quick",
+            "The NB201 ResNet cell against the all-conv cell in a tiny NB201 network (C=8, N=1), 5 epochs.",
+            tuple({"network": {"cell": cell(name), "channels": 8, "cells_per_stage": 1},
+                   "data": {"name": "synthetic"}, "optimizer": "sgd", "lr": 0.05, "epochs": 5}
+                  for name in ("NB201 ResNet cell", "NB201 all-conv"))),
+        ExperimentPreset(
+            "DARTS-V2 vs NASNet-A normal cells on digits (quick)", "quick",
+            "4- and 5-node DARTS-style cells in a 3-cell DARTS network (C=8) on 8×8 digits, 3 epochs.",
+            tuple({"network": {"cell": cell(name), "channels": 8, "layers": 3}, "data": {"name": "digits"},
+                   "optimizer": "sgd", "lr": 0.05, "epochs": 3}
+                  for name in ("DARTS-V2 normal cell", "NASNet-A normal cell"))),
+        ExperimentPreset(
+            "Chen et al. Fig. 4, MNIST-1D (paper size)", "paper",
+            "Width 1024 as in the paper, plain SGD lr 0.01, batch 128, 100 epochs, 3 seeds per DAG (GPU).",
+            _mlp_runs("mnist1d", 1024, 100, 3, 0.01)),
+        ExperimentPreset(
+            "NB201 ResNet cell on CIFAR-10 (paper size)", "paper",
+            "NAS-Bench-201's network (C=16, N=5) and schedule: SGD 0.1, Nesterov momentum 0.9, weight decay "
+            "5e-4, cosine, batch 256, 200 epochs. Compare with the benchmark's 93.91 % (GPU; CIFAR-10 from a "
+            "local folder).",
+            ({"network": {"cell": cell("NB201 ResNet cell"), "channels": 16, "cells_per_stage": 5},
+              "data": {"name": "cifar10"}, **nb201_paper},), needs_path="cifar10"),
+        ExperimentPreset(
+            "DARTS-V2 on CIFAR-10 (paper size)", "paper",
+            "DARTS' evaluation network (C=36, 20 cells) and schedule: SGD 0.025, momentum 0.9, weight decay "
+            "3e-4, cosine, batch 96, gradient clip 5, 600 epochs, crop+flip augmentation (no cutout, drop-path "
+            "or auxiliary head here) (GPU; CIFAR-10 from a local folder).",
+            ({"network": {"cell": cell("DARTS-V2 normal cell"), "channels": 36, "layers": 20},
+              "data": {"name": "cifar10", "augment": True}, "optimizer": "sgd", "lr": 0.025, "momentum": 0.9,
+              "weight_decay": 3e-4, "schedule": "cosine", "batch_size": 96, "grad_clip": 5.0, "epochs": 600},),
+            needs_path="cifar10"),
+    )
+
+
+def preset_specs(preset: ExperimentPreset, data_path: str | None = None) -> list[TrainSpec]:
+    """The preset's train specs, validated (``SpecError`` names the problem), with ``data_path``
+    filled in for presets that read local files."""
+    specs = []
+    for raw in preset.specs:
+        spec = dict(raw)
+        if preset.needs_path:
+            if not data_path:
+                raise UserError(f"'{preset.name}' reads {preset.needs_path} from local files: give the folder")
+            spec["data"] = {**spec["data"], "path": data_path}
+        specs.append(validate_model(TrainSpec, spec, "train"))
+    return specs

@@ -1,3 +1,315 @@
-from ui.common import coming_soon
+"""Experiments: queue preset runs, and read training curves, loss landscapes, gradient variance,
+Hessian spectra and NNGP checks from finished jobs."""
 
-coming_soon("Experiment results", "training curves, loss contours, gradient-variance maps, Hessian spectra and the NNGP check.", "Experiments")
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from db.store import Job, JobStore, StoreError
+from explorer.errors import USER_ERRORS
+from explorer.jobs.queue import open_store, submit
+from explorer.settings import get_settings
+from explorer.train import curve_band, experiment_presets, preset_specs
+from ui.common import page_header
+
+HELP = """
+Experiments run as **jobs** on workers (see the Jobs page); this page queues ready-made sets of
+them and draws what finished jobs stored.
+
+- **Queue**: quick presets run in seconds to a minute on a CPU (digits, MNIST-1D, synthetic data, small
+  MLP-cell, NB201 and DARTS networks); paper-size presets use the papers' settings and want a GPU worker.
+  Pick a finished `train` job to queue its loss landscape, gradient variance or Hessian spectrum.
+- **Training curves**: several `train` jobs overlaid, by epoch or step; jobs with the same cell and
+  dataset can be drawn as mean ± std over their seeds.
+- **Loss landscape** (Li et al., 2018): loss on a plane through the trained weights along two
+  filter-normalised random directions, and along the line from the initial to the final weights.
+- **Gradient variance** (Shu et al., 2020): √g with g = mean‖∇f_i‖² − ‖mean ∇f_i‖² over samples, on the same
+  plane. BatchNorm is in **eval mode** for it: per-sample gradients are undefined when a sample's
+  normalisation depends on its batch.
+- **Hessian**: the largest eigenvalues (by magnitude) of the loss Hessian at the trained weights.
+- **NNGP check**: the empirical output kernel of the MLP-cell network at initialisation against the
+  exact infinite-width value, Chen et al.'s sum rule and their Eq. 12, as width grows.
+
+Every figure downloads as HTML (and PNG), with its data.
+"""
+
+ANALYSES = {
+    "loss_contour": "Loss landscape (21×21 over [-1, 1]², 1,000 samples)",
+    "grad_variance": "Gradient variance (21×21, 1,000 samples)",
+    "hessian_top": "Hessian top-3 eigenvalues (1,000 samples)",
+}
+CURVE_METRICS = {
+    "test_acc": "test accuracy", "test_loss": "test loss", "epoch_train_loss": "training loss (epoch mean)",
+    "epoch_train_acc": "training accuracy (epoch mean)", "train_loss": "training loss (every k steps)",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(db_url: str, artifact_dir: str) -> JobStore:
+    return open_store(get_settings())
+
+
+def _cell_short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _label(job: Job) -> str:
+    spec = job.spec or {}
+    if job.kind == "train":
+        net, data = spec.get("network", {}), spec.get("data", {})
+        return (f"#{job.id} {net.get('network') or ''} {_cell_short(net.get('cell', ''))} · {data.get('name')} "
+                f"· seed {spec.get('seed', 0)}")
+    if "train_job" in spec:
+        return f"#{job.id} {job.kind} of train #{spec['train_job']}"
+    return f"#{job.id} {job.kind} {_cell_short(str(spec.get('cell', '')))}"
+
+
+def _arrays(store: JobStore, job_id: int, name: str) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(io.BytesIO(store.read_artifact(job_id, name)), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (StoreError, KeyError, ValueError, OSError) as exc:
+        st.error(f"Job {job_id} has no readable {name}: {exc}")
+        return None
+
+
+def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: str = "", mime: str = "") -> None:
+    cols = st.columns(3)
+    cols[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn").encode(), f"{key}.html",
+                            "text/html", key=f"{key}_html")
+    if data is not None:
+        cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", data, data_name, mime,
+                                key=f"{key}_data")
+    if cols[2].button("Figure (PNG)", key=f"{key}_png_make", help="rendered with kaleido (needs Chromium)"):
+        try:
+            st.session_state[f"{key}_png"] = fig.to_image(format="png", width=1000, height=700)
+        except Exception as exc:  # kaleido needs a browser; say so instead of failing the page
+            st.warning(f"PNG export is not available here ({exc}); the HTML figure has a PNG button too.")
+    if st.session_state.get(f"{key}_png"):
+        cols[2].download_button("Save PNG", st.session_state[f"{key}_png"], f"{key}.png", "image/png",
+                                key=f"{key}_png_save")
+
+
+def _pick(jobs: list[Job], what: str, key: str) -> Job | None:
+    if not jobs:
+        st.info(f"No finished {what} jobs yet. Queue one in the Queue tab (or on the Jobs page).")
+        return None
+    return st.selectbox(what.capitalize(), jobs, format_func=_label, key=key)
+
+
+# ------------------------------------------------------------------------------------------ queue
+
+
+def _queue_tab(store: JobStore, read_only: bool) -> None:
+    if read_only:
+        st.info("This deployment is read-only: results can be browsed, no jobs queued.")
+        return
+    presets = experiment_presets()
+    size = st.radio("Presets", ["quick", "paper"], horizontal=True, key="exp_size",
+                    format_func=lambda s: "Quick (CPU, seconds to a minute)" if s == "quick" else "Paper size (GPU)")
+    choices = [p for p in presets if p.size == size]
+    preset = st.selectbox("Preset", choices, format_func=lambda p: p.name, key="exp_preset")
+    st.caption(f"{preset.description} — {len(preset.specs)} train job(s).")
+    path = st.text_input(f"Folder with the {preset.needs_path} files", key="exp_path") if preset.needs_path else None
+    if st.button("Queue these runs", type="primary", key="exp_queue"):
+        try:
+            ids = [submit(store, "train", spec) for spec in preset_specs(preset, path)]
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Queued train jobs {', '.join(f'#{i}' for i in ids)}. Watch them on the Jobs page.")
+
+    st.subheader("Analyse a trained network")
+    trained = store.list(kind="train", status="succeeded", limit=200)
+    job = _pick(trained, "train", "exp_analyse_job")
+    if job is None:
+        return
+    cols = st.columns(len(ANALYSES))
+    for col, (kind, title) in zip(cols, ANALYSES.items(), strict=True):
+        if col.button(title, key=f"exp_queue_{kind}"):
+            try:
+                new = submit(store, kind, {"train_job": job.id})
+            except USER_ERRORS as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Queued {kind} job #{new}.")
+
+
+# ------------------------------------------------------------------------------------------ curves
+
+
+def _curves_tab(store: JobStore) -> None:
+    jobs = store.list(kind="train", status=["succeeded", "running"], limit=500)
+    if not jobs:
+        st.info("No train jobs yet. Queue a preset in the Queue tab.")
+        return
+    chosen = st.multiselect("Train jobs", jobs, default=jobs[: min(3, len(jobs))], format_func=_label,
+                            key="exp_curve_jobs")
+    cols = st.columns(3)
+    metric = cols[0].selectbox("Metric", list(CURVE_METRICS), format_func=CURVE_METRICS.get, key="exp_metric")
+    x = "step" if metric == "train_loss" else cols[1].radio("Align by", ["epoch", "step"], horizontal=True,
+                                                            key="exp_align")
+    pooled = cols[2].checkbox("Mean ± std over seeds", value=True, key="exp_pool",
+                              help="jobs with the same network, cell and dataset are pooled")
+    if not chosen:
+        return
+    groups: dict[str, list[Job]] = {}
+    for job in chosen:
+        spec = dict(job.spec or {})
+        key = json.dumps({k: v for k, v in spec.items() if k != "seed"}, sort_keys=True) if pooled else str(job.id)
+        groups.setdefault(key, []).append(job)
+    fig = go.Figure()
+    rows = []
+    for members in groups.values():
+        frames = [store.metrics_frame(j.id, names=[metric]) for j in members]
+        band = curve_band(frames, x)
+        if band.empty:
+            continue
+        label = _label(members[0]).split(" · seed")[0] + (f" (n={len(members)})" if len(members) > 1 else "")
+        if len(members) > 1:
+            fig.add_trace(go.Scatter(x=list(band[x]) + list(band[x])[::-1],
+                                     y=list(band["mean"] + band["std"]) + list(band["mean"] - band["std"])[::-1],
+                                     fill="toself", opacity=0.2, line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=band[x], y=band["mean"], mode="lines+markers", name=label))
+        rows += [{"curve": label, x: r[x], "mean": r["mean"], "std": r["std"], "n": r["n"]} for _, r in band.iterrows()]
+    fig.update_layout(xaxis_title=x, yaxis_title=CURVE_METRICS[metric], height=480, legend={"orientation": "h"})
+    st.plotly_chart(fig, width="stretch")
+    csv = "\n".join([f"curve,{x},mean,std,n"] + [f"\"{r['curve']}\",{r[x]},{r['mean']},{r['std']},{r['n']}"
+                                                  for r in rows]).encode()
+    _downloads(fig, "training_curves", csv, "training_curves.csv", "text/csv")
+
+
+# ------------------------------------------------------------------------------------------ surfaces
+
+
+def _surface_figures(alpha: np.ndarray, beta: np.ndarray, z: np.ndarray, title: str) -> tuple[go.Figure, go.Figure]:
+    contour = go.Figure(go.Contour(x=alpha, y=beta, z=z, colorbar={"title": title}, contours={"showlabels": True}))
+    contour.update_layout(xaxis_title="α (direction 1)", yaxis_title="β (direction 2)", height=520)
+    surface = go.Figure(go.Surface(x=alpha, y=beta, z=z, colorbar={"title": title}))
+    surface.update_layout(scene={"xaxis_title": "α", "yaxis_title": "β", "zaxis_title": title}, height=560)
+    return contour, surface
+
+
+def _landscape_tab(store: JobStore) -> None:
+    job = _pick(store.list(kind="loss_contour", status="succeeded", limit=200), "loss_contour", "exp_contour_job")
+    if job is None:
+        return
+    arrays = _arrays(store, job.id, "contour.npz")
+    if arrays is None:
+        return
+    which = st.radio("Show", ["loss", "acc"], horizontal=True, key="exp_contour_z",
+                     format_func=lambda v: "loss" if v == "loss" else "accuracy")
+    contour, surface = _surface_figures(arrays["alpha"], arrays["beta"], arrays[which], which)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(contour, width="stretch")
+        _downloads(contour, f"contour_{job.id}", store.read_artifact(job.id, "contour.csv"), "contour.csv", "text/csv")
+    with right:
+        st.plotly_chart(surface, width="stretch")
+        _downloads(surface, f"surface_{job.id}", store.read_artifact(job.id, "contour.npz"), "contour.npz",
+                   "application/x-npz")
+    if len(arrays["interp_t"]):
+        line = go.Figure(go.Scatter(x=arrays["interp_t"], y=arrays[f"interp_{which}"], mode="lines+markers"))
+        line.add_vline(x=0, line_dash="dot", annotation_text="init")
+        line.add_vline(x=1, line_dash="dot", annotation_text="trained")
+        line.update_layout(xaxis_title="t in (1 − t)·w_init + t·w*", yaxis_title=which, height=380)
+        st.plotly_chart(line, width="stretch")
+        _downloads(line, f"interpolation_{job.id}")
+    st.caption(f"Job #{job.id}: {json.dumps(job.result)}")
+
+
+def _variance_tab(store: JobStore) -> None:
+    st.caption("BatchNorm runs in eval mode here: per-sample gradients are undefined in train mode.")
+    job = _pick(store.list(kind="grad_variance", status="succeeded", limit=200), "grad_variance", "exp_gv_job")
+    if job is None:
+        return
+    arrays = _arrays(store, job.id, "grad_variance.npz")
+    if arrays is None:
+        return
+    heat = go.Figure(go.Heatmap(x=arrays["alpha"], y=arrays["beta"], z=arrays["sqrt_g"], colorbar={"title": "√g"}))
+    heat.update_layout(xaxis_title="α", yaxis_title="β", height=520)
+    _, surface = _surface_figures(arrays["alpha"], arrays["beta"], arrays["sqrt_g"], "√g")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(heat, width="stretch")
+        _downloads(heat, f"grad_variance_{job.id}", store.read_artifact(job.id, "grad_variance.csv"),
+                   "grad_variance.csv", "text/csv")
+    with right:
+        st.plotly_chart(surface, width="stretch")
+        _downloads(surface, f"grad_variance_surface_{job.id}")
+
+
+def _hessian_tab(store: JobStore) -> None:
+    job = _pick(store.list(kind="hessian_top", status="succeeded", limit=200), "hessian_top", "exp_h_job")
+    if job is None:
+        return
+    arrays = _arrays(store, job.id, "hessian.npz")
+    if arrays is None:
+        return
+    values = arrays["eigenvalues"]
+    bars = go.Figure(go.Bar(x=[f"λ{i + 1}" for i in range(len(values))], y=values))
+    bars.update_layout(yaxis_title="eigenvalue", height=380)
+    st.plotly_chart(bars, width="stretch")
+    _downloads(bars, f"hessian_{job.id}", store.read_artifact(job.id, "hessian.npz"), "hessian.npz",
+               "application/x-npz")
+    traces = go.Figure([go.Scatter(y=row[np.isfinite(row)], mode="lines", name=f"λ{i + 1}")
+                        for i, row in enumerate(arrays["traces"])])
+    traces.update_layout(xaxis_title="power iteration", yaxis_title="Rayleigh quotient", height=360)
+    st.plotly_chart(traces, width="stretch")
+
+
+def _nngp_tab(store: JobStore) -> None:
+    job = _pick(store.list(kind="nngp_check", status="succeeded", limit=200), "nngp_check", "exp_nngp_job")
+    if job is None:
+        return
+    result = job.result or {}
+    widths = result.get("widths", [])
+    if not widths:
+        st.warning("This job stored no widths.")
+        return
+    m = [w["width"] for w in widths]
+    fig = go.Figure(go.Scatter(x=m, y=[w["lambda_min"] for w in widths], mode="markers",
+                               error_y={"type": "data", "array": [w["lambda_min_se"] for w in widths]},
+                               name="empirical λmin (± SE over seeds)"))
+    for name, dash in (("exact", "solid"), ("sum_rule", "dash"), ("eq12", "dot")):
+        value = (result.get(name) or {}).get("lambda_min")
+        if value is not None:
+            fig.add_trace(go.Scatter(x=[min(m), max(m)], y=[value, value], mode="lines", line={"dash": dash},
+                                     name={"exact": "exact DAG kernel", "sum_rule": "sum rule (Chen et al.)",
+                                           "eq12": "Eq. 12 bound"}[name]))
+    fig.update_layout(xaxis_type="log", xaxis_title="width m", yaxis_title="λmin of the 2×2 output kernel",
+                      height=440)
+    st.plotly_chart(fig, width="stretch")
+    verdict = "within sampling error at every width" if result.get("consistent") else "deviates at some width"
+    st.caption(f"K0 = {result.get('k0')}; empirical vs exact: {verdict}.")
+    _downloads(fig, f"nngp_check_{job.id}", json.dumps(result, indent=2).encode(), "nngp_check.json",
+               "application/json")
+
+
+# ------------------------------------------------------------------------------------------ page
+
+page_header("Experiments", HELP)
+settings = get_settings()
+try:
+    store = _open_store(settings.db_url, str(settings.artifact_dir))
+except Exception as exc:  # a store that cannot be opened is a deployment problem: say so, keep the page up
+    st.error(f"The job store at {settings.db_url} cannot be opened: {exc}")
+    st.stop()
+tabs = st.tabs(["Queue", "Training curves", "Loss landscape", "Gradient variance", "Hessian", "NNGP check"])
+with tabs[0]:
+    _queue_tab(store, settings.read_only)
+with tabs[1]:
+    _curves_tab(store)
+with tabs[2]:
+    _landscape_tab(store)
+with tabs[3]:
+    _variance_tab(store)
+with tabs[4]:
+    _hessian_tab(store)
+with tabs[5]:
+    _nngp_tab(store)
