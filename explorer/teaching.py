@@ -81,7 +81,7 @@ def depth_width_formulas(m: CellMetrics) -> str:
             f"$$\\bar m = \\frac{{\\sum_p \\mathbb{{1}}(d_p > 0)}}{{\\bar d}} = "
             f"\\frac{{{parameterized_paths}}}{{{_num(m.effective_depth)}}} = {_num(m.effective_width)}$$"
         )
-    return "\n".join(lines)
+    return "\n\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,16 @@ from explorer.presets import PRESETS, get_preset
 from explorer.spaces import space_box
 from explorer.teaching import claims
 from ui.common import fmt, page_header, teaching
-from ui.state import MAX_COMPARE, SPACES, add_to_compare, compare_cells, current_cell, editor_link, space_of
+from ui.state import (
+    MAX_COMPARE,
+    SPACES,
+    add_to_compare,
+    cell_name,
+    compare_cells,
+    current_cell,
+    editor_link,
+    space_of,
+)
 from ui.views import cached_space_points
 
 HELP = """
@@ -46,7 +55,7 @@ def _add_paste() -> None:
         st.session_state["_compare_error"] = str(exc)
         return
     st.session_state.pop("_compare_error", None)
-    _add(f"pasted {len(compare_cells()) + 1}", cell)
+    _add(cell_name(cell), cell)
 
 
 def _remove(i: int) -> None:
@@ -59,7 +68,7 @@ cells = compare_cells()
 
 with st.container(border=True):
     a1, a2, a3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
-    a1.button("Add the editor's cell", on_click=_add, args=("editor cell", editor_cell))
+    a1.button("Add the editor's cell", on_click=_add, args=(cell_name(editor_cell), editor_cell))
     a2.selectbox("Preset", [p.name for p in PRESETS], index=None, key="cmp_preset", placeholder="Add a preset…",
                  on_change=_add_preset)
     with a3:

@@ -23,7 +23,16 @@ from explorer.teaching import claims, depth_width_formulas, path_counting
 from explorer.variants import MODES, adapt, random_variants, variant_table
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
-from ui.state import SPACE_DEFAULTS, SPACES, add_to_compare, current_cell, fits_space, set_cell, space_of
+from ui.state import (
+    SPACE_DEFAULTS,
+    SPACES,
+    add_to_compare,
+    cell_name,
+    current_cell,
+    fits_space,
+    set_cell,
+    space_of,
+)
 from ui.views import cached_space_points
 
 HELP = """
@@ -147,10 +156,7 @@ def _on_tour(step: int | None) -> None:
 
 
 def _on_compare(cell: Cell) -> None:
-    name = st.session_state.get("preset") or f"cell {len(st.session_state.get('compare_cells', [])) + 1}"
-    if st.session_state.get("preset") and get_preset(st.session_state["preset"]).cell != cell:
-        name = f"{name} (edited)"
-    st.session_state["_compare_msg"] = add_to_compare(name, cell)
+    st.session_state["_compare_msg"] = add_to_compare(cell_name(cell), cell)
 
 
 @st.fragment
@@ -297,13 +303,14 @@ def _table_darts() -> None:
     n_mid = len(cell.intermediates)
     pool = list(DARTS_OPS) + sorted({e.op for e in cell.edges if e.op not in DARTS_OPS and e.op != "concat"})
     for k in range(2, 2 + n_mid):
-        cols = st.columns([0.6, 1, 2, 1, 2])
-        cols[0].markdown(f"**node {k}**")
         for j in range(2):
-            cols[1 + 2 * j].selectbox("input", list(range(k)), key=f"darts_in_{k}_{j}", on_change=_on_darts,
-                                      label_visibility="visible" if k == 2 else "collapsed")
-            cols[2 + 2 * j].selectbox("op", pool, key=f"darts_op_{k}_{j}", on_change=_on_darts,
-                                      label_visibility="visible" if k == 2 else "collapsed")
+            c_node, c_in, c_op = st.columns([0.9, 1.1, 2.2], vertical_alignment="center")
+            if j == 0:
+                c_node.markdown(f"**node {k}**")
+            c_in.selectbox(f"input {j + 1} of node {k}", list(range(k)), key=f"darts_in_{k}_{j}",
+                           on_change=_on_darts, format_func=lambda v: f"from {v}", label_visibility="collapsed")
+            c_op.selectbox(f"op {j + 1} of node {k}", pool, key=f"darts_op_{k}_{j}", on_change=_on_darts,
+                           label_visibility="collapsed")
     st.multiselect("The output concatenates", list(range(2, 2 + n_mid)), key="darts_concat", on_change=_on_darts)
 
 
@@ -320,19 +327,22 @@ def _table_dag() -> None:
         c3.button("✕", key=f"dag_rm_{k}", on_click=_on_dag_remove_edge, args=(k,), help=f"remove edge {e.src} → {e.dst}")
     with st.container(border=True):
         st.markdown("**Add an edge**")
-        c1, c2, c3, c4 = st.columns([1, 1, 2, 1], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
         nodes = list(range(cell.n_nodes))
         c1.selectbox("from", [v for v in nodes if v != cell.output], key="dag_new_src")
         c2.selectbox("to", [v for v in nodes if cell.roles[v] != "input"], key="dag_new_dst")
         if st.session_state.get("dag_new_op") not in EDGE_OPS:
             st.session_state["dag_new_op"] = default_op(cell)
         c3.selectbox("op", EDGE_OPS, key="dag_new_op")
-        c4.button("Add edge", on_click=_on_dag_add_edge)
-    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1], vertical_alignment="bottom")
-    c1.button("+ intermediate node", on_click=_on_dag_add_node, args=("intermediate",))
-    c2.button("+ input node", on_click=_on_dag_add_node, args=("input",))
-    c3.selectbox("node", [v for v in range(cell.n_nodes) if v != cell.output], key="dag_rm_node")
-    c4.button("Remove node", on_click=_on_dag_remove_node)
+        st.button("Add edge", on_click=_on_dag_add_edge, width="stretch")
+    with st.container(border=True):
+        st.markdown("**Nodes**")
+        c1, c2 = st.columns(2)
+        c1.button("+ intermediate node", on_click=_on_dag_add_node, args=("intermediate",), width="stretch")
+        c2.button("+ input node", on_click=_on_dag_add_node, args=("input",), width="stretch")
+        c1, c2 = st.columns(2, vertical_alignment="bottom")
+        c1.selectbox("node to remove", [v for v in range(cell.n_nodes) if v != cell.output], key="dag_rm_node")
+        c2.button("Remove node", on_click=_on_dag_remove_node, width="stretch")
 
 
 left, right = st.columns([3, 2], gap="medium")

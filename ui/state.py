@@ -12,7 +12,7 @@ from urllib.parse import quote
 import streamlit as st
 
 from explorer.cells import Cell, CellError, parse_cell
-from explorer.presets import get_preset
+from explorer.presets import PRESETS, get_preset
 
 DEFAULT_PRESET = "NB201 ResNet cell"
 SPACES: dict[str, str] = {
@@ -82,6 +82,14 @@ def current_cell(*, url: bool = False) -> Cell:
 def editor_link(cell: Cell) -> str:
     """A relative link that opens the editor on ``cell`` (the editor is the app's default page)."""
     return f"./?{QUERY_KEY}={quote(cell.to_text(), safe='')}"
+
+
+def cell_name(cell: Cell) -> str:
+    """A preset's name when the cell is one, else a short description."""
+    for p in PRESETS:
+        if p.cell == cell:
+            return p.name
+    return f"{cell.kind} cell, {cell.n_nodes} nodes"
 
 
 def compare_cells() -> list[tuple[str, Cell]]:
