@@ -581,7 +581,7 @@ def report_markdown(h: Hypothesis) -> str:
              "## Protocol", *_protocol_lines(s), "", "## Groups"]
     for g in s.groups:
         if g.cells:
-            lines.append(f"- **{g.label}**: " + ", ".join(f"`{c if len(c) < 90 else c[:87] + '…'}`" for c in g.cells))
+            lines.append(f"- **{g.label}**: " + ", ".join(f"`{c}`" for c in g.cells))
         else:
             assert g.warehouse is not None
             lines.append(f"- **{g.label}**: {g.warehouse.space} cells {g.warehouse.box} the d̄/m̄ box, f = {g.warehouse.f:g}")
@@ -651,8 +651,7 @@ def report_html(h: Hypothesis) -> str:
     """The Markdown report's content as one self-contained HTML page with the interactive plot
     (plotly.js inlined, so it opens offline)."""
     fig = result_figure(h)
-    md = report_markdown(h)
-    body = "".join(_md_line_to_html(line) for line in md.splitlines())
+    body = _markdown_to_html(report_markdown(h))
     plot = fig.to_html(full_html=False, include_plotlyjs=True) if fig is not None else ""
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(h.spec.key)} report</title>"
             "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse}"
@@ -660,22 +659,45 @@ def report_html(h: Hypothesis) -> str:
             f"{body}{plot}</body></html>")
 
 
-def _md_line_to_html(line: str) -> str:
+def _inline(text: str) -> str:
     import re
 
-    text = html.escape(line)
+    text = html.escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-    if line.startswith("|"):
-        if set(line) <= set("|-"):
-            return ""
-        cells = [c.strip() for c in text.strip("|").split("|")]
-        return "<table><tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr></table>"
-    for prefix, tag in (("### ", "h3"), ("## ", "h2"), ("# ", "h1")):
-        if line.startswith(prefix):
-            return f"<{tag}>{text[len(prefix):]}</{tag}>"
-    if line.startswith("&gt; "):
-        return f"<blockquote>{text[5:]}</blockquote>"
-    if line.startswith("- "):
-        return f"<li>{text[2:]}</li>"
-    return f"<p>{text}</p>" if text.strip() else ""
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _markdown_to_html(md: str) -> str:
+    """The small Markdown subset the report uses: headings, quotes, lists, pipe tables, paragraphs."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if table:
+            head, *rows = table
+            out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+            table.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            if not set(line) <= set("|-"):
+                table.append([_inline(c.strip()) for c in line.strip("|").split("|")])
+            continue
+        if line.startswith("- "):
+            items.append(_inline(line[2:]))
+            continue
+        flush()
+        for prefix, tag in (("### ", "h3"), ("## ", "h2"), ("# ", "h1"), ("> ", "blockquote")):
+            if line.startswith(prefix):
+                out.append(f"<{tag}>{_inline(line[len(prefix):])}</{tag}>")
+                break
+        else:
+            if line.strip():
+                out.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return "".join(out)
