@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -247,12 +247,18 @@ class TrainedModel:
     weights_init: bytes
 
 
-def load_trained(ctx: JobContext, job_id: int, device: torch.device) -> TrainedModel:
+class ArtifactReader(Protocol):
+    """Anything that reads job artifacts: a running job's context, or the job store itself."""
+
+    def read_artifact(self, job_id: int, name: str) -> bytes: ...
+
+
+def load_trained(reader: ArtifactReader, job_id: int, device: torch.device) -> TrainedModel:
     """A finished ``train`` job's network with its final weights, and its dataset, on ``device``."""
     try:
-        spec_json = ctx.read_artifact(job_id, TRAIN_SPEC)
-        weights = ctx.read_artifact(job_id, WEIGHTS)
-        weights_init = ctx.read_artifact(job_id, WEIGHTS_INIT)
+        spec_json = reader.read_artifact(job_id, TRAIN_SPEC)
+        weights = reader.read_artifact(job_id, WEIGHTS)
+        weights_init = reader.read_artifact(job_id, WEIGHTS_INIT)
     except Exception as exc:
         raise UserError(f"job {job_id} is not a finished train job with stored weights ({exc})") from None
     spec = validate_model(TrainSpec, spec_json.decode(), f"train job {job_id}'s")

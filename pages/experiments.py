@@ -9,12 +9,14 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from db.store import Job, JobStore, StoreError
 from explorer.errors import USER_ERRORS
 from explorer.jobs.queue import open_store, submit
+from explorer.onnx_export import ONNX_MEDIA_TYPE, export_onnx
 from explorer.settings import get_settings
-from explorer.train import curve_band, experiment_presets, preset_specs
+from explorer.train import curve_band, experiment_presets, load_trained, preset_specs
 from ui.common import page_header
 
 HELP = """
@@ -138,6 +140,22 @@ def _queue_tab(store: JobStore, read_only: bool) -> None:
                 st.error(str(exc))
             else:
                 st.success(f"Queued {kind} job #{new}.")
+    _onnx_download(store, job)
+
+
+def _onnx_download(store: JobStore, job: Job) -> None:
+    key = f"exp_onnx_{job.id}"
+    if st.button("Export the trained network to ONNX", key=f"{key}_make",
+                 help="opens in Netron, the op-level graph viewer; takes a few seconds"):
+        try:
+            trained = load_trained(store, job.id, torch.device("cpu"))
+            with st.spinner("Exporting…"):
+                st.session_state[key] = export_onnx(trained.model, trained.data.input_shape)
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+    if st.session_state.get(key):
+        st.download_button("Save ONNX", st.session_state[key], f"train_job_{job.id}.onnx", ONNX_MEDIA_TYPE,
+                           key=f"{key}_save")
 
 
 # ------------------------------------------------------------------------------------------ curves

@@ -78,6 +78,12 @@ def test_results_of_every_kind_are_drawn(monkeypatch, tmp_path) -> None:
     assert not at.exception
     at.button(key="exp_queue_loss_contour").click().run()
     assert not at.exception and any("Queued loss_contour" in s.value for s in at.success)
+    job_id = at.selectbox(key="exp_analyse_job").value.id
+    at.button(key=f"exp_onnx_{job_id}_make").click().run()
+    assert not at.exception
+    import onnx
+
+    onnx.checker.check_model(onnx.load_from_string(at.session_state[f"exp_onnx_{job_id}"]))
 
 
 def test_read_only_hides_queueing(monkeypatch, tmp_path) -> None:
