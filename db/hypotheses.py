@@ -145,6 +145,17 @@ class HypothesisStore:
                                            "spec to make a new version")
             return StoredHypothesis.from_row(conn.execute(select(hypotheses).where(hypotheses.c.id == record_id)).one())
 
+    def add_jobs(self, record_id: int, job_ids: list[int]) -> StoredHypothesis:
+        """Record follow-up jobs of a run (e.g. Hessian jobs queued once its train jobs finished)."""
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(hypotheses).where(hypotheses.c.id == record_id)).one()
+            current = StoredHypothesis.from_row(row)
+            if not current.locked:
+                raise HypothesisStoreError(f"hypothesis record {record_id} has not been run")
+            conn.execute(update(hypotheses).where(hypotheses.c.id == record_id)
+                         .values(job_ids=current.job_ids + list(job_ids)))
+            return StoredHypothesis.from_row(conn.execute(select(hypotheses).where(hypotheses.c.id == record_id)).one())
+
     def set_result(self, record_id: int, *, status: str, result: dict[str, Any] | None = None,
                    verdict: str | None = None, message: str | None = None) -> StoredHypothesis:
         if status not in HYPOTHESIS_STATUSES:

@@ -53,8 +53,11 @@ METRICS: dict[str, str] = {
     "final_train_loss": "training loss of the last epoch",
     "final_test_acc": "test accuracy after the last epoch",
     "test_acc_at_epoch": "test accuracy at epoch k",
+    "hessian_top": "largest Hessian eigenvalue of the training loss at the final weights (a hessian_top job "
+                   "per train job, queued when the training has finished)",
     "accuracy": "benchmark accuracy (warehouse hypotheses)",
 }
+FOLLOW_UP_METRICS = ("hessian_top",)
 VERDICTS = ("supported", "refuted", "inconclusive")
 MAX_STORED_VALUES = 5000
 
@@ -104,6 +107,7 @@ class Protocol(BaseModel):
     batch_size: int = Field(128, ge=1, le=65536)
     epochs: int = Field(10, ge=1, le=10000)
     seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
+    hessian_samples: int = Field(1000, ge=1, le=1_000_000, description="hessian_top: size of the evaluation subset")
     # warehouse protocols
     datasets: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
     schedule: str = "200ep"
@@ -487,7 +491,25 @@ class Lab:
         pending = counts.get("queued", 0) + counts.get("running", 0)
         if pending:
             raise UserError(f"{key} v{h.version}: {pending} of {len(h.job_ids)} jobs are still queued or running")
+        if self._needs_follow_up(h):
+            return self._queue_follow_up(h)
         return self._finish(h, self._train_values(h))
+
+    def _needs_follow_up(self, h: Hypothesis) -> bool:
+        return h.spec.protocol.metric in FOLLOW_UP_METRICS and len(h.job_ids) == len(train_specs(h.spec))
+
+    def _queue_follow_up(self, h: Hypothesis) -> Hypothesis:
+        """Queue one hessian_top job per succeeded train job (the metric is computed on its weights)."""
+        from explorer.jobs.queue import submit
+
+        failed = [j for j in h.job_ids if self.store.get(j).status != "succeeded"]
+        if failed:
+            return self._wrap(self.records.set_result(
+                h.record.id, status="failed", message=f"train jobs {failed} did not succeed; nothing to measure"))
+        follow = [submit(self.store, "hessian_top", {"train_job": j, "top_k": 1,
+                                                     "samples": h.spec.protocol.hessian_samples, "seed": 0})
+                  for j in h.job_ids]
+        return self._wrap(self.records.add_jobs(h.record.id, follow))
 
     def refresh(self) -> list[Hypothesis]:
         """Analyse every running train hypothesis whose jobs have all finished; the latest records."""
@@ -511,10 +533,16 @@ class Lab:
         p = h.spec.protocol
         per_group: list[list[float]] = [[] for _ in h.spec.groups]
         failed = []
-        for (gi, _cell, _seed, _spec), job_id in zip(train_specs(h.spec), h.job_ids, strict=True):
+        plan = train_specs(h.spec)
+        # Follow-up jobs (hessian_top) come after the train jobs, in the same order.
+        measured = h.job_ids[len(plan):] if p.metric in FOLLOW_UP_METRICS else h.job_ids[: len(plan)]
+        for (gi, _cell, _seed, _spec), job_id in zip(plan, measured, strict=True):
             job = self.store.get(job_id)
             if job.status != "succeeded":
                 failed.append(job_id)
+                continue
+            if p.metric == "hessian_top":
+                per_group[gi].append(float(job.result["eigenvalues"][0]))
                 continue
             curves = curves_from_csv(self.store.read_artifact(job_id, "curves.csv"))
             per_group[gi].append(metric_value(curves, p.metric, p.metric_epoch))

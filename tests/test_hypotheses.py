@@ -150,26 +150,44 @@ def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # no
 
 
 @pytest.mark.slow
-def test_h1_tiny_through_the_queue(store: JobStore, tmp_path: Path):
-    spec = builtin("H1").model_copy(update={"key": "H1-tiny"}).with_protocol(
-        epochs=2, seeds=(0, 1), width=16, data={"name": "digits_flat"}, batch_size=128)
+def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_path: Path):
+    tiny = dict(epochs=2, seeds=(0, 1), width=16, data={"name": "digits_flat"}, batch_size=128)
+    spec = builtin("H1").model_copy(update={"key": "H1-tiny"}).with_protocol(**tiny)
+    hess = builtin("H4").model_copy(update={"key": "H4-hessian"}).with_protocol(
+        **tiny, metric="hessian_top", hessian_samples=100)
     lab = Lab(store)
     lab.save(spec)
+    lab.save(hess)
     h = lab.run("H1-tiny")
-    assert h.status == "running" and len(h.job_ids) == 3 * 2 == len(train_specs(spec))
+    hh = lab.run("H4-hessian")
+    assert h.status == "running" and len(h.job_ids) == 3 * 2 == len(train_specs(spec)) and len(hh.job_ids) == 4
     with pytest.raises(UserError, match="still queued or running"):
         lab.analyse("H1-tiny")
     worker = start_worker(job_env(store.url, tmp_path, OMP_NUM_THREADS="1"), tmp_path / "logs")
+
+    def settled(ids: list[int]) -> bool:
+        return all(store.get(j).status in ("succeeded", "failed") for j in ids)
+
     try:
-        wait_for(lambda: all(store.get(j).status in ("succeeded", "failed") for j in h.job_ids), 240, "the H1 jobs")
+        wait_for(lambda: settled(h.job_ids + hh.job_ids), 300, "the train jobs")
+        records = {x.key: x for x in lab.refresh()}  # H1 analysed; H4-hessian queues its Hessian jobs
+        follow = records["H4-hessian"].job_ids[4:]
+        assert records["H4-hessian"].status == "running" and len(follow) == 4
+        assert {store.get(j).kind for j in follow} == {"hessian_top"}
+        assert [store.get(j).spec["train_job"] for j in follow] == hh.job_ids
+        wait_for(lambda: settled(follow), 300, "the Hessian jobs")
     finally:
         stop_worker(worker)
-    assert {store.get(j).status for j in h.job_ids} == {"succeeded"}
-    done = next(x for x in lab.refresh() if x.key == "H1-tiny")
+    assert {store.get(j).status for j in h.job_ids + hh.job_ids} == {"succeeded"}
+    records = {x.key: x for x in lab.refresh()}
+    done = records["H1-tiny"]
     assert done.status == "analysed" and done.verdict in VERDICTS
     unit = done.result["units"][0]
     assert unit["primary"]["test"] == "Spearman ρ" and [g["n"] for g in unit["groups"]] == [2, 2, 2]
-    # the values are the jobs' own curves: mean train loss over the 2 epochs
     first = store.get(h.job_ids[0])
     assert first.spec["seed"] == 0 and first.spec["epochs"] == 2
     assert "Seeds: 0, 1" in report_markdown(done) and "2 epochs" in report_markdown(done)
+    hess_done = records["H4-hessian"]
+    assert hess_done.status == "analysed" and hess_done.verdict in VERDICTS, hess_done.record.message
+    values = hess_done.result["values"]["hessian_top"]
+    assert values[0][0] == store.get(follow[0]).result["eigenvalues"][0] and all(v > 0 for g in values for v in g)
