@@ -34,7 +34,8 @@ page_header("Principles lab", HELP)
 settings = get_settings()
 try:
     lab = Lab(open_store(settings))
-    hypotheses = lab.refresh()
+    # Analysing finished runs writes their results; a read-only deployment only shows what is there.
+    hypotheses = lab.latest() if settings.read_only else lab.refresh()
 except USER_ERRORS as exc:
     st.error(str(exc))
     st.stop()
