@@ -98,7 +98,7 @@ def claims(cell: Cell, m: CellMetrics, inside_box: bool | None = None, space: st
               f"descent, is bounded by P − Σ_p f^(d_p)(K0): each path adds at most 1 − f^(d_p)(K0), and "
               f"f^d(K0) → 1 as d grows, so many shallow paths raise the bound; here it is "
               f"{_num(m.nngp_eq12)} at K0 = {m.k0:g}."),
-        Claim("Chen et al., NeurIPS 2022, Figure 2",
+        Claim("Chen et al., NeurIPS 2022, Sec. 3.3",
               "Of their three MLP-cell DAGs, DAG#3 (d̄ = 1.25, m̄ = 2.4) is predicted to converge faster "
               "than the sequential DAG#1 (d̄ = 3, m̄ = 1/3): more paths with fewer parameterized ops each "
               "give a larger λmin bound."),
@@ -107,8 +107,8 @@ def claims(cell: Cell, m: CellMetrics, inside_box: bool | None = None, space: st
         where = "inside" if inside_box else "outside"
         out.append(Claim(
             "Chen et al., NeurIPS 2022, Sec. 5.3",
-            f"Cells whose (d̄, m̄) lie in the central half of the space's box are kept by their pre-filter "
-            f"and contain the good architectures; this cell lies {where} the {space} box.",
+            f"Their NAS pre-filter keeps only cells whose (d̄, m̄) lie in the central half of the space's box, "
+            f"cutting the cells to train while keeping the good ones; this cell lies {where} the {space} box.",
         ))
     depth = "—" if m.cell_depth is None else str(m.cell_depth)
     out.append(Claim(

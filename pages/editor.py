@@ -220,44 +220,10 @@ canvas_notes = (edit.messages if edit is not None else []) + st.session_state.po
 _sync_widgets(cell)
 errors = st.session_state.setdefault("_errors", {})
 
-with st.container(border=True):
-    c_space, c_preset, c_paste = st.columns([1, 1.2, 1.3])
-    with c_space:
-        st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
-        if st.session_state["space"] == "dag":
-            st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
-    with c_preset:
-        st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
-                     placeholder="Pick a preset cell…")
-        if st.session_state.get("preset"):
-            p = get_preset(st.session_state["preset"])
-            st.caption(f"{p.description}  \n**Source:** {p.source}")
-    with c_paste:
-        with st.expander("Paste or upload a cell", expanded="paste" in errors or "upload" in errors):
-            st.text_area("NB201 arch string, DARTS genotype, or cell JSON", key="paste", height=68,
-                         placeholder="|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…")
-            st.button("Load pasted cell", on_click=_on_paste)
-            if "paste" in errors:
-                st.error(errors["paste"], icon="⚠️")
-            st.file_uploader("…or a cell JSON file (as downloaded under Graph & downloads)", type=["json"],
-                             key="upload", on_change=_on_upload)
-            if "upload" in errors:
-                st.error(errors["upload"], icon="⚠️")
-        if st.session_state.get("tour_step") is None:
-            st.button("▶ Guided tour", on_click=_on_tour, args=(0,), help=" → ".join(TOUR))
-
-step = st.session_state.get("tour_step")
-if step is not None:
-    with st.container():
-        p = get_preset(TOUR[step])
-        with st.container(border=True):
-            st.markdown(f"**Guided tour, {step + 1} of {len(TOUR)}: {p.name}.** {p.description}  \n"
-                        f"*Source: {p.source}*")
-            b1, b2, b3, _ = st.columns([1, 1, 1, 5])
-            b1.button("◀ Back", on_click=_on_tour, args=(step - 1,), disabled=step == 0)
-            b2.button("Next ▶", on_click=_on_tour, args=(step + 1,), disabled=step == len(TOUR) - 1)
-            b3.button("End tour", on_click=_on_tour, args=(None,))
-
+# Containers in page order, filled in script order: the metrics go out first so an edit shows
+# its new numbers before the rest of the page is rebuilt.
+load_box = st.container(border=True)
+tour_box = st.container()
 k0 = float(st.session_state.get("k0", DEFAULT_K0))
 m = metrics(cell, k0)
 space = st.session_state["space"]
@@ -344,6 +310,44 @@ def _table_dag() -> None:
         c1.selectbox("node to remove", [v for v in range(cell.n_nodes) if v != cell.output], key="dag_rm_node")
         c2.button("Remove node", on_click=_on_dag_remove_node, width="stretch")
 
+
+with load_box:
+    c_space, c_preset, c_paste = st.columns([1, 1.2, 1.3])
+    with c_space:
+        st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
+        if st.session_state["space"] == "dag":
+            st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
+    with c_preset:
+        st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
+                     placeholder="Pick a preset cell…")
+        if st.session_state.get("preset"):
+            p = get_preset(st.session_state["preset"])
+            st.caption(f"{p.description}  \n**Source:** {p.source}")
+    with c_paste:
+        with st.expander("Paste or upload a cell", expanded="paste" in errors or "upload" in errors):
+            st.text_area("NB201 arch string, DARTS genotype, or cell JSON", key="paste", height=68,
+                         placeholder="|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…")
+            st.button("Load pasted cell", on_click=_on_paste)
+            if "paste" in errors:
+                st.error(errors["paste"], icon="⚠️")
+            st.file_uploader("…or a cell JSON file (as downloaded under Graph & downloads)", type=["json"],
+                             key="upload", on_change=_on_upload)
+            if "upload" in errors:
+                st.error(errors["upload"], icon="⚠️")
+        if st.session_state.get("tour_step") is None:
+            st.button("▶ Guided tour", on_click=_on_tour, args=(0,), help=" → ".join(TOUR))
+
+step = st.session_state.get("tour_step")
+if step is not None:
+    with tour_box:
+        p = get_preset(TOUR[step])
+        with st.container(border=True):
+            st.markdown(f"**Guided tour, {step + 1} of {len(TOUR)}: {p.name}.** {p.description}  \n"
+                        f"*Source: {p.source}*")
+            b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+            b1.button("◀ Back", on_click=_on_tour, args=(step - 1,), disabled=step == 0)
+            b2.button("Next ▶", on_click=_on_tour, args=(step + 1,), disabled=step == len(TOUR) - 1)
+            b3.button("End tour", on_click=_on_tour, args=(None,))
 
 left, right = st.columns([3, 2], gap="medium")
 with right:  # before the canvas in script order: the page's native parts arrive first
