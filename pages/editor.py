@@ -186,6 +186,9 @@ def _sync_widgets(cell: Cell) -> None:
     if s.get("_synced") == text:
         return
     s["_synced"] = text
+    if "space" in s and not fits_space(cell, s["space"]):
+        s["_space_note"] = (f"This cell no longer fits {SPACES[s['space']]}: it is edited as "
+                            f"{SPACES[space_of(cell)]} now.")
     if "space" not in s or not fits_space(cell, s["space"]):
         s["space"] = space_of(cell)
     if s.get("preset") and get_preset(s["preset"]).cell != cell:
@@ -317,6 +320,8 @@ with load_box:
         st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
         if st.session_state["space"] == "dag":
             st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
+        if note := st.session_state.pop("_space_note", None):
+            st.info(note)
     with c_preset:
         st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
                      placeholder="Pick a preset cell…")

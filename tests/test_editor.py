@@ -221,3 +221,42 @@ def test_k0_and_channels_survive_switching_tabs(warm) -> None:
     at.run()
     assert at.slider(key="w_k0").value == 0.2
     assert "Params (C = 32)" in metric_values(at)
+
+
+def test_upload_cell_json_and_a_bad_file(warm) -> None:
+    dag3 = get_preset("DAG#3 (mixed)").cell
+    at = editor()
+    at.file_uploader(key="upload").set_value(("cell.json", dag3.to_json_text().encode(), "application/json")).run()
+    assert not at.exception
+    assert at.session_state["cell"] == dag3
+    at.file_uploader(key="upload").set_value(("bad.json", b'{"format": "architecture-explorer/cell"}',
+                                              "application/json")).run()
+    assert not at.exception
+    assert any("unsupported version" in e.value for e in at.error)
+    assert at.session_state["cell"] == dag3
+
+
+def _send_canvas(at: AppTest, state) -> None:
+    """Deliver a canvas state the way the component returns one (AppTest cannot click in it)."""
+    key = at.session_state["_canvas"]["key"]
+    at.session_state[key] = {"nodes": [n.asdict() for n in state.nodes],
+                             "edges": [e.asdict() for e in state.edges], "selectedId": None, "timestamp": 2}
+    at.run()
+
+
+def test_leaving_a_space_switches_the_table_and_says_so(warm) -> None:
+    from ui.canvas import cell_to_flow
+
+    darts = get_preset("DARTS-V2 normal cell").cell
+    at = editor(darts.to_text())
+    assert at.session_state["space"] == "darts4"
+    state = cell_to_flow(darts)
+    state.edges = [e for e in state.edges if e.id != "e0"]  # node 2 keeps one input: not DARTS-style
+    _send_canvas(at, state)
+    assert not at.exception
+    assert at.session_state["cell"].kind == "dag"
+    assert at.session_state["space"] == "dag"
+    assert any("no longer fits" in i.value for i in at.info)
+    assert at.button(key="dag_rm_0")  # the free-DAG table is shown
+    at.selectbox(key="space").select("nb201").run()  # back to NB201: its default cell is loaded
+    assert at.session_state["cell"].kind == "nb201" and not at.exception
