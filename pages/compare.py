@@ -21,7 +21,7 @@ from ui.state import (
     cell_name,
     compare_cells,
     current_cell,
-    editor_link,
+    set_cell,
     space_of,
 )
 from ui.views import cached_space_points
@@ -92,7 +92,9 @@ if cells:
             st.markdown(f"**{names[i]}**  \n`{cell.kind}`, {cell.n_nodes} nodes, {len(cell.live_edges)} live edges")
             st.plotly_chart(graph_figure(cell, height=240), key=f"cmp_graph_{i}", config={"displayModeBar": False})
             b1, b2 = st.columns(2)
-            b1.link_button("Open in editor", editor_link(cell), width="stretch")
+            if b1.button("Open in editor", key=f"cmp_open_{i}", width="stretch"):
+                set_cell(cell, url=False)
+                st.switch_page("pages/editor.py")
             b2.button("Remove", key=f"cmp_rm_{i}", on_click=_remove, args=(i,), width="stretch")
 
     st.subheader("Metrics")

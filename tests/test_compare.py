@@ -51,3 +51,13 @@ def test_teaching_numbers_match_the_metrics() -> None:
     assert "= 1.25$$" in text and "\\frac{3}{1.25} = 2.4" in text  # Chen et al.: d̄ = 1.25, m̄ = 2.4
     skip = metrics(get_preset("NB201 all-skip").cell)
     assert "undefined" in depth_width_formulas(skip)
+
+
+def test_open_in_editor_switches_page_with_the_cell() -> None:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="cmp_preset").select("DAG#3 (mixed)").run()
+    at.button(key="cmp_open_0").click().run()
+    assert not at.exception
+    assert at.session_state["cell"] == get_preset("DAG#3 (mixed)").cell
+    assert {m.label: m.value for m in at.metric}["Effective width m̄"] == "2.4"

@@ -96,3 +96,11 @@ def test_canvas_refuses_unknown_ops_and_cycles() -> None:
     edit = flow_to_cell(state, dag3)
     assert not edit.changed and "cycle" in edit.messages[-1]
     assert parse_cell(edit.cell.to_text()) == dag3
+
+
+def test_pyvis_html_is_standalone() -> None:
+    from explorer.figures import pyvis_html
+
+    html = pyvis_html(RESNET)
+    assert "vis-network" in html and "cdnjs" not in html  # inlined: works offline
+    assert "nor_conv_3x3" in html and "skip_connect" in html
