@@ -36,7 +36,6 @@ from numpy.typing import NDArray
 
 from explorer.errors import UserError
 from explorer.spaces import Box
-from explorer.stats import compare_groups, effect_size
 
 DEFAULT_F = 0.5
 ABLATION_F: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)
@@ -143,6 +142,8 @@ def _proxy_values(wh: Any, space: str, dataset: str, proxy: str, index: pd.Index
 
 def box_table(data: SpaceData, f: float = DEFAULT_F, *, seed: int = 0) -> pd.DataFrame:
     """Per dataset: share of cells inside the box, accuracy inside vs outside, and the tests."""
+    from explorer.stats import compare_groups, effect_size  # scipy.stats: only when tests are asked for
+
     box = data.box()
     inside = data.inside(f, box)
     rows = []
