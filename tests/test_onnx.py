@@ -30,6 +30,7 @@ def _run(data: bytes, x: torch.Tensor) -> np.ndarray:
     return session.run(None, {"input": x.numpy()})[0]
 
 
+@pytest.mark.slow  # torch.export of a DARTS network: ~7 s alone, much more on a loaded machine
 def test_darts_network_exports_and_runs_the_same_in_onnxruntime() -> None:
     torch.manual_seed(0)
     # DARTS-V2: separable and dilated convs, skips (factorized reduce in the reduction cells), concat.
