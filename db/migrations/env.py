@@ -11,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import db.hypotheses  # noqa: F401 - its tables join Base.metadata (migration 0002)
 from db.store.schema import Base
 
 config = context.config

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait as wait_for_sentinels
 from typing import Protocol
 
+from explorer.errors import UserError
 from explorer.jobs.child import Attempt, main_in_fork
 
 
@@ -34,8 +35,9 @@ class JobHandle(Protocol):
 class Executor(Protocol):
     name: str
 
-    def ready(self) -> None:
-        """Block until jobs can start without delay."""
+    def job_kinds(self) -> dict[str, bool]:
+        """The job kinds its job processes can run (name → uses a GPU), once they can start
+        without delay."""
 
     def start(self, attempt: Attempt, gpu: bool) -> JobHandle: ...
 
@@ -56,8 +58,17 @@ def preload_modules() -> list[str]:
     return ["numpy", "torch", *drivers, "explorer.jobs.child", "explorer.jobs.registry", *names]
 
 
-def _noop() -> None:
-    pass
+def _report_kinds(conn) -> None:
+    """Runs in the fork server's first child, where the kinds are already imported."""
+    import traceback
+
+    from explorer.jobs.registry import load_kinds
+
+    try:
+        conn.send({name: kind.uses_gpu for name, kind in load_kinds().items()})
+    except Exception:  # noqa: BLE001 - reported to the worker, which refuses to start
+        conn.send({"": traceback.format_exc()})
+    conn.close()
 
 
 class LocalHandle:
@@ -93,13 +104,24 @@ class LocalExecutor:
     def __init__(self) -> None:
         self._mp = multiprocessing.get_context("forkserver")
         self._mp.set_forkserver_preload(preload_modules())
-        # Start the fork server now; ready() waits until it has imported everything, so that a
-        # job start never blocks the worker's loop (and its heartbeats) while torch imports.
-        self._warm_up = self._mp.Process(target=_noop, name="fork-server-warm-up")
+        # Start the fork server now. Its first child reports the kinds: the worker itself never
+        # imports them (nor torch), and a job start never blocks the worker's loop (and its
+        # heartbeats) while the fork server is still importing.
+        self._kinds_r, kinds_w = self._mp.Pipe(duplex=False)
+        self._warm_up = self._mp.Process(target=_report_kinds, args=(kinds_w,), name="fork-server-warm-up")
         self._warm_up.start()
+        kinds_w.close()
 
-    def ready(self) -> None:
-        self._warm_up.join()
+    def job_kinds(self) -> dict[str, bool]:
+        try:
+            kinds = self._kinds_r.recv()
+        except EOFError:
+            raise UserError("the job process server died while importing the job kinds") from None
+        finally:
+            self._warm_up.join()
+        if "" in kinds:
+            raise UserError(f"a job kind failed to import:\n{kinds['']}")
+        return kinds
 
     def start(self, attempt: Attempt, gpu: bool) -> LocalHandle:
         process = self._mp.Process(target=main_in_fork, args=(attempt,), name=f"job-{attempt.job_id}", daemon=False)

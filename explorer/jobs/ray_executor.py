@@ -60,14 +60,19 @@ class RayExecutor:
         else:
             # A private local cluster; cap the object store (jobs pass nothing through it).
             ray.init(num_cpus=local_cpus, object_store_memory=128 * 1024 * 1024, **options)
-        # A fresh process per job (max_calls=1): a finished job's GPU memory goes with it.
-        self._task = ray.remote(max_calls=1)(_run_in_ray)
+        # A GPU job gets a fresh process (max_calls=1), so its GPU memory goes with it; CPU jobs
+        # reuse Ray's workers and skip importing torch again.
+        self._cpu_task = ray.remote(_run_in_ray)
+        self._gpu_task = ray.remote(max_calls=1)(_run_in_ray)
 
-    def ready(self) -> None:
-        pass
+    def job_kinds(self) -> dict[str, bool]:
+        from explorer.jobs.registry import load_kinds
+
+        return {name: kind.uses_gpu for name, kind in load_kinds().items()}
 
     def start(self, attempt: Attempt, gpu: bool) -> RayHandle:
-        ref = self._task.options(num_cpus=1, num_gpus=1 if gpu else 0, name=f"job-{attempt.job_id}").remote(attempt)
+        task = self._gpu_task if gpu else self._cpu_task
+        ref = task.options(num_cpus=1, num_gpus=1 if gpu else 0, name=f"job-{attempt.job_id}").remote(attempt)
         return RayHandle(self._ray, ref)
 
     def wait(self, handles: Sequence[RayHandle], timeout: float) -> None:

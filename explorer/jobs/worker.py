@@ -24,7 +24,6 @@ from db.store import Job, JobStore
 from explorer.errors import UserError
 from explorer.jobs.child import Attempt
 from explorer.jobs.executors import Executor, JobHandle, LocalExecutor
-from explorer.jobs.registry import JobKind, load_kinds
 
 log = logging.getLogger("explorer.worker")
 
@@ -112,8 +111,8 @@ class Worker:
     def __post_init__(self) -> None:
         if self.slots < 1:
             raise UserError("--slots must be at least 1")
-        self.kinds: dict[str, JobKind] = load_kinds()
-        self.gpu_kinds = sorted(k for k, kind in self.kinds.items() if kind.uses_gpu)
+        self.kinds: dict[str, bool] = dict(self.executor.job_kinds())  # name → uses a GPU
+        self.gpu_kinds = sorted(k for k, uses_gpu in self.kinds.items() if uses_gpu)
         self.running: dict[int, _Running] = {}
         self._stopping_at: float | None = None
         self._signals = 0
@@ -133,7 +132,6 @@ class Worker:
 
     def run(self, *, max_jobs: int | None = None) -> int:
         """Work until stopped (or until ``max_jobs`` jobs were started and finished)."""
-        self.executor.ready()
         self.store.register_worker(
             self.worker_id, host=socket.gethostname(), pid=os.getpid(), devices=list(self.devices),
             slots=self.slots, executor=self.executor.name,
@@ -217,7 +215,7 @@ class Worker:
             job = self.store.claim(self.worker_id, device, list(self.kinds))
         if job is None:
             return False
-        kind_gpu = gpu and self.kinds[job.kind].uses_gpu
+        kind_gpu = gpu and self.kinds[job.kind]
         attempt = Attempt(
             db_url=self.store.url,
             artifact_dir=str(self.store.artifact_dir) if self.store.artifact_dir else None,
