@@ -6,7 +6,7 @@ dataset, the mean ± std over seeds of the training loss (the running mean over 
 epochs and its area under the curve, and whether the paper's ordering holds; writes every curve
 to ``--out`` (CSV) for docs/experiments.md.
 
-    .venv/bin/python bench/figure4.py [--width 1024] [--epochs 10] [--seeds 3] [--lr 0.01]
+    .venv/bin/python -m bench.figure4 [--width 1024] [--epochs 10] [--seeds 3] [--lr 0.01]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The same digits MLP-cell network, the same evaluation subset and the same grid t
 (one backward per sample per grid point). Both run in this process, interleaved; the best of
 ``--repeat`` rounds counts. Also checks that the two agree. Prints a Markdown table.
 
-    .venv/bin/python bench/gradvar.py [--widths 64 256] [--samples 1000] [--steps 5] [--repeat 2]
+    .venv/bin/python -m bench.gradvar [--widths 64 256] [--samples 1000] [--steps 5] [--repeat 2]
 """
 
 from __future__ import annotations

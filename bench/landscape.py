@@ -7,7 +7,7 @@ The same model, data and 21×21 grid through
 Every method runs in the same process, interleaved round-robin; the best of ``--repeat`` rounds
 counts. Prints ratios (ours / bound, ours / loss-landscapes) as a Markdown table.
 
-    .venv/bin/python bench/landscape.py [--widths 64 256 1024] [--samples 1000] [--repeat 3] [--conv]
+    .venv/bin/python -m bench.landscape [--widths 64 256 1024] [--samples 1000] [--repeat 3] [--conv]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ also accumulates loss and accuracy on the device, reports every ``log_every`` st
 and evaluates the test split each epoch, as the ``train`` job does. Interleaved rounds, best of
 ``--repeat``; prints samples per second and the ratio (aim ≥ 0.95).
 
-    .venv/bin/python bench/train.py [--width 1024] [--epochs 5] [--batch-size 128] [--repeat 3]
+    .venv/bin/python -m bench.train [--width 1024] [--epochs 5] [--batch-size 128] [--repeat 3]
 """
 
 from __future__ import annotations
