@@ -590,9 +590,12 @@ def _protocol_lines(spec: HypothesisSpec) -> list[str]:
     if p.kind == "warehouse":
         return [f"- Source: the benchmark warehouse, {p.schedule} results, datasets {', '.join(p.datasets)}",
                 f"- Metric: {p.metric} — {METRICS[p.metric]}", f"- α = {p.alpha:g} (Holm across datasets)"]
-    return [f"- Data: `{p.data.model_dump_json(exclude_defaults=True)}`",
-            f"- Network: {p.network or 'the cell’s own'} (width {p.width}, channels {p.channels}, "
-            f"cells/stage {p.cells_per_stage}, layers {p.layers})",
+    sizes = {"mlp": f"width {p.width}", "nb201": f"C = {p.channels}, N = {p.cells_per_stage}",
+             "darts": f"C = {p.channels}, {p.layers} cells"}
+    size = sizes.get(p.network or "", f"width {p.width} (MLP) / C = {p.channels}, N = {p.cells_per_stage} (NB201) / "
+                     f"C = {p.channels}, {p.layers} cells (DARTS)")
+    return [f"- Data: `{p.data.model_dump_json(exclude_none=True)}`",
+            f"- Network: {p.network or 'each cell’s own kind'} ({size})",
             f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
             f"- Seeds: {', '.join(map(str, p.seeds))} (one train job per cell and seed)",
             f"- Metric: {p.metric}{f' (k = {p.metric_epoch})' if p.metric_epoch else ''} — {METRICS[p.metric]}",
@@ -621,11 +624,14 @@ def report_markdown(h: Hypothesis) -> str:
             lines += [f"| {g['label']} | {g['n']} | {g['mean']:.5g} | {g['std']:.3g} | {g['median']:.5g} |"
                       for g in u["groups"]]
             prim = u["primary"]
-            lines += ["", f"- Primary test: {prim['test']}, statistic {prim['statistic']:.4g}, p = {_fmt_p(prim['p_value'])}"
-                      f", Holm-adjusted p = {_fmt_p(u['p_holm'])}"]
-            if "equivalence" in u:
-                lines.append(f"- Equivalence (TOST, margin {u['equivalence']['details']['margin']:g}): "
-                             f"p = {u['equivalence']['p_value']:.3g}")
+            if "equivalence" in u:  # 'no difference': the equivalence test decides, the difference test can refute
+                lines += ["", f"- Equivalence (TOST, margin {u['equivalence']['details']['margin']:g}): "
+                          f"p = {_fmt_p(u['equivalence']['p_value'])}, Holm-adjusted p = {_fmt_p(u['p_holm'])}",
+                          f"- Difference test: {prim['test']}, statistic {prim['statistic']:.4g}, "
+                          f"p = {_fmt_p(prim['p_value'])}"]
+            else:
+                lines += ["", f"- Primary test: {prim['test']}, statistic {prim['statistic']:.4g}, "
+                          f"p = {_fmt_p(prim['p_value'])}, Holm-adjusted p = {_fmt_p(u['p_holm'])}"]
             if "mann_whitney" in u:
                 lines.append(f"- Mann–Whitney U: p = {_fmt_p(u['mann_whitney']['p_value'])}")
             if "effect" in u:
