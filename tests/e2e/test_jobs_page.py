@@ -1,0 +1,48 @@
+"""The Jobs page in a real browser, with a real worker: submit a job, watch it finish, cancel one."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.store import JobStore
+from tests.e2e.conftest import run_streamlit, wait_idle
+from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _submit(page, steps: str, sleep_s: str) -> None:
+    page.get_by_label("steps").fill(steps)
+    page.get_by_label("sleep s").fill(sleep_s)
+    page.get_by_role("button", name="Submit job").click()
+    wait_idle(page)
+
+
+def test_submit_watch_finish_and_cancel(new_page, tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url, artifact_dir=tmp_path / "artifacts")
+    env = job_env(url, tmp_path, EXPLORER_JOBS_REFRESH_S="1")
+    worker = start_worker(env, tmp_path / "logs")
+    try:
+        with run_streamlit(env, log_dir=tmp_path) as base:
+            page = new_page(base + "/jobs")
+            page.get_by_text("Submit a job").click()
+            wait_idle(page)
+            _submit(page, "20", "0")
+            page.get_by_text("Queued job 1 (selftest).").wait_for(timeout=30_000)
+            # The detail view refreshes itself until the worker has finished the job.
+            page.get_by_text("succeeded · 100%").first.wait_for(timeout=120_000)
+            assert store.get(1).status == "succeeded"
+            page.get_by_text("solution.npy").first.wait_for(timeout=30_000)
+
+            page.get_by_text("Submit a job").click()
+            wait_idle(page)
+            _submit(page, "10000", "0.05")
+            wait_for(lambda: store.get(2).pid, 60, "the slow job to start")
+            page.get_by_role("button", name="Cancel").click()
+            wait_idle(page)
+            wait_for(lambda: store.get(2).status == "cancelled", 10, "the job to be cancelled")
+            page.get_by_text("cancelled").first.wait_for(timeout=30_000)
+            assert not page.get_by_test_id("stException").count()
+    finally:
+        assert stop_worker(worker) == 0
