@@ -63,13 +63,36 @@ MAX_STORED_VALUES = 5000
 
 
 class WarehouseGroup(BaseModel):
-    """Cells of a warehouse space, by their place relative to the d̄/m̄ box."""
+    """Cells of a warehouse space: a warehouse filter (ranges over its columns, numbers of conv edges)
+    and/or their place relative to the d̄/m̄ box."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     space: str = "nb201"
-    box: Literal["inside", "outside"]
+    box: Literal["inside", "outside"] | None = None
     f: float = Field(0.5, gt=0, le=10)
+    ranges: dict[str, tuple[float | None, float | None]] = Field(
+        default_factory=dict, description="column -> (low, high), either end null for open (browse page filters)")
+    n_conv: tuple[int, ...] | None = Field(None, description="allowed numbers of conv edges (null: any)")
+
+    @model_validator(mode="after")
+    def _columns(self) -> WarehouseGroup:
+        from db.warehouse import RANGE_COLUMNS
+
+        unknown = set(self.ranges) - set(RANGE_COLUMNS)
+        if unknown:
+            raise ValueError(f"cannot filter on {sorted(unknown)}; columns: {', '.join(RANGE_COLUMNS)}")
+        return self
+
+    def describe(self) -> str:
+        parts = [f"{self.space} cells"]
+        if self.box:
+            parts.append(f"{self.box} the d̄/m̄ box (f = {self.f:g})")
+        parts += [f"{c} in [{'−∞' if lo is None else f'{lo:g}'}, {'∞' if hi is None else f'{hi:g}'}]"
+                  for c, (lo, hi) in self.ranges.items()]
+        if self.n_conv is not None:
+            parts.append(f"conv edges in {list(self.n_conv)}")
+        return ", ".join(parts)
 
 
 class Group(BaseModel):
@@ -551,24 +574,32 @@ class Lab:
         return {p.metric: [np.asarray(v) for v in per_group]}
 
     def _warehouse_values(self, spec: HypothesisSpec) -> dict[str, list[np.ndarray]]:
-        from db.warehouse import open_shared
+        """Per dataset, each group's accuracies: the group's warehouse filter, then its box condition."""
+        from db.warehouse import Filter, open_shared
         from explorer.search_sim import load_space
 
         wh = open_shared(self.warehouse_path)
-        out: dict[str, list[np.ndarray]] = {}
-        groups = [g.warehouse for g in spec.groups]
-        assert all(g is not None for g in groups)
-        spaces = {g.space for g in groups if g is not None}
+        groups = [g.warehouse for g in spec.groups if g.warehouse is not None]
+        spaces = {g.space for g in groups}
         if len(spaces) != 1:
             raise SpecError("warehouse groups must come from one space")
-        data = load_space(wh, spaces.pop(), list(spec.protocol.datasets), proxy=None)
-        for ds, d in data.datasets.items():
-            have = np.isfinite(d.accuracy)
+        space = spaces.pop()
+        p = spec.protocol
+        box = load_space(wh, space, [p.datasets[0]], proxy=None).box() if any(g.box for g in groups) else None
+        out: dict[str, list[np.ndarray]] = {}
+        for ds in p.datasets:
             vals = []
             for g in groups:
-                assert g is not None
-                inside = data.inside(g.f)
-                vals.append(d.accuracy[have & (inside if g.box == "inside" else ~inside)])
+                rows = wh.rows(Filter(space, ds, p.schedule, ranges=g.ranges, n_conv=g.n_conv),
+                               columns=("arch_id", "effective_depth", "effective_width", "test_acc"),
+                               order_by="arch_id", descending=False)
+                acc = rows["test_acc"].to_numpy(np.float64)
+                keep = np.isfinite(acc)
+                if g.box is not None and box is not None:
+                    inside = box.contains(rows["effective_depth"].to_numpy(np.float64),
+                                          rows["effective_width"].to_numpy(np.float64), g.f)
+                    keep &= inside if g.box == "inside" else ~inside
+                vals.append(acc[keep])
             out[ds] = vals
         return out
 
@@ -615,7 +646,7 @@ def report_markdown(h: Hypothesis) -> str:
             lines.append(f"- **{g.label}**: " + ", ".join(f"`{c}`" for c in g.cells))
         else:
             assert g.warehouse is not None
-            lines.append(f"- **{g.label}**: {g.warehouse.space} cells {g.warehouse.box} the d̄/m̄ box, f = {g.warehouse.f:g}")
+            lines.append(f"- **{g.label}**: {g.warehouse.describe()}")
     if h.result:
         r = h.result
         lines += ["", "## Result", f"**Verdict: {r['verdict']}** — {h.record.message}", ""]

@@ -148,6 +148,25 @@ def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # no
     page = report_html(h)
     assert page.startswith("<!doctype html>") and "plotly" in page and "inside the box" in page
 
+    # any warehouse filter makes a group: cells with skip edges vs without, among those with 3 conv edges
+    from db.warehouse import Filter, open_shared
+
+    skips = {"space": "nb201", "ranges": {"n_skip": [1, None]}, "n_conv": [3]}
+    none_ = {"space": "nb201", "ranges": {"n_skip": [0, 0]}, "n_conv": [3]}
+    custom = lab.save({**builtin("H6").model_dump(mode="json"), "key": "skips-c10", "direction": "greater",
+                       "groups": [{"label": "skips", "warehouse": skips}, {"label": "no skips", "warehouse": none_}],
+                       "protocol": {"kind": "warehouse", "metric": "accuracy", "datasets": ["cifar10"],
+                                    "schedule": "12ep"}})
+    done = lab.run(custom.key)
+    wh = open_shared(nb201_warehouse)
+    expected = [wh.count(Filter("nb201", "cifar10", "12ep", ranges={"n_skip": r}, n_conv=(3,)))
+                for r in ((1, None), (0, 0))]
+    assert [g["n"] for g in done.result["units"][0]["groups"]] == expected and min(expected) > 100
+    assert done.verdict in VERDICTS and "n_skip in [1, ∞]" in report_markdown(done)
+    with pytest.raises(SpecError, match="cannot filter on"):
+        lab.save({**custom.spec.model_dump(mode="json"), "groups": [
+            {"label": "a", "warehouse": {"ranges": {"bogus": [0, 1]}}}, {"label": "b", "warehouse": none_}]})
+
 
 @pytest.mark.slow
 def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_path: Path):
