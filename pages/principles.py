@@ -102,6 +102,11 @@ d2.download_button("Download report (HTML)", lambda: report_html(h).encode(), fi
 
 if not settings.read_only:
     with st.expander("Edit (saves a new version when this one is locked)"):
+        current = st.session_state.get("cell")
+        if current is not None:
+            st.caption("The editor's current cell, to paste into a group's `cells` (presets and variants "
+                       "open in the editor too):")
+            st.code(current.to_text(), language="json")
         text = st.text_area("Spec (JSON)", json.dumps(h.spec.model_dump(mode="json"), indent=2), height=360,
                             key=f"principles_spec_{key}_{version}",
                             help="Change the key to start a new hypothesis; same key: a draft is edited in place, "
