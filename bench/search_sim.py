@@ -1,6 +1,6 @@
 """Search simulation: the vectorised ``simulate`` against a per-repeat Python loop, same process, same draws.
 
-    .venv/bin/python bench/search_sim.py [--db data/warehouse.duckdb] [--repeats 500] [--candidates 100]
+    .venv/bin/python -m bench.search_sim [--db data/warehouse.duckdb] [--repeats 500] [--candidates 100]
 
 Both compute the proxy-guided and random searches with and without the box at every f of the
 ablation for the three NB201 datasets; the script asserts that they pick the same cells and prints
