@@ -56,3 +56,39 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
     job = store.get(job_id)
     assert (job.status, job.attempts) == ("succeeded", 1)
     assert job.result["steps"] == 40
+
+
+def test_serve_starts_the_app_and_a_worker_and_stops_both(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import REPO, free_port
+    from tests.jobs_support import pid_alive
+
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "explorer", "serve", "--port", str(port), "--address", "127.0.0.1", "--devices", "cpu"],
+        cwd=REPO, env=job_env(url, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    store = JobStore(url)  # migrating alongside serve is safe: the two queue on the lock
+    try:
+        def app_up() -> bool:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).status == 200
+            except OSError:
+                return False
+
+        wait_for(app_up, 90, "the app to answer")
+        (worker,) = wait_for(lambda: store.workers(), 90, "the worker to register")
+        job_id = submit(store, "selftest", {"steps": 2, "size": 4})
+        wait_for(lambda: store.get(job_id).status == "succeeded", 60, "the served worker to run a job")
+        serve.send_signal(signal.SIGTERM)  # what Ctrl-C does too
+        assert serve.wait(40) == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert not pid_alive(worker.pid)
+    assert store.workers() == []  # the worker said it stopped

@@ -80,11 +80,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from explorer.jobs.queue import open_store
 
         open_store(settings).close()
-    children: list[subprocess.Popen] = [subprocess.Popen(app, cwd=REPO)]
+    children: dict[str, subprocess.Popen] = {"the app": subprocess.Popen(app, cwd=REPO)}
     if settings.read_only or args.no_worker:
         print("explorer serve: no worker (read-only mode or --no-worker)", file=sys.stderr)
     else:
-        children.append(subprocess.Popen(worker, cwd=REPO))
+        children["the worker"] = subprocess.Popen(worker, cwd=REPO)
     print(f"explorer serve: app on http://{args.address}:{args.port}", file=sys.stderr)
 
     stopping = False
@@ -97,17 +97,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     code = 0
     while not stopping:
-        for child in children:
+        for name, child in children.items():
             if child.poll() is not None:
-                print(f"explorer serve: {child.args[3]} exited with code {child.returncode}; stopping", file=sys.stderr)
+                print(f"explorer serve: {name} exited with code {child.returncode}; stopping", file=sys.stderr)
                 code = child.returncode or 1
                 stopping = True
         time.sleep(0.2)
-    for child in children:
+    for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 20  # the worker drains and requeues within its grace times
-    for child in children:
+    for child in children.values():
         try:
             child.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

@@ -12,8 +12,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _submit(page, steps: str, sleep_s: str) -> None:
-    page.get_by_label("steps").fill(steps)
-    page.get_by_label("sleep s").fill(sleep_s)
+    if not page.get_by_role("spinbutton", name="steps", exact=True).is_visible():
+        page.get_by_text("Submit a job").click()  # the expander keeps its state between runs
+        wait_idle(page)
+    for name, value in (("steps", steps), ("sleep s", sleep_s)):
+        box = page.get_by_role("spinbutton", name=name, exact=True)
+        box.fill(value)
+        box.press("Tab")
     page.get_by_role("button", name="Submit job").click()
     wait_idle(page)
 
@@ -26,8 +31,6 @@ def test_submit_watch_finish_and_cancel(new_page, tmp_path):
     try:
         with run_streamlit(env, log_dir=tmp_path) as base:
             page = new_page(base + "/jobs")
-            page.get_by_text("Submit a job").click()
-            wait_idle(page)
             _submit(page, "20", "0")
             page.get_by_text("Queued job 1 (selftest).").wait_for(timeout=30_000)
             # The detail view refreshes itself until the worker has finished the job.
@@ -35,8 +38,6 @@ def test_submit_watch_finish_and_cancel(new_page, tmp_path):
             assert store.get(1).status == "succeeded"
             page.get_by_text("solution.npy").first.wait_for(timeout=30_000)
 
-            page.get_by_text("Submit a job").click()
-            wait_idle(page)
             _submit(page, "10000", "0.05")
             wait_for(lambda: store.get(2).pid, 60, "the slow job to start")
             page.get_by_role("button", name="Cancel").click()
