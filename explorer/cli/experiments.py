@@ -6,12 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from explorer.errors import UserError
 from explorer.jobs.registry import validate_model
-from explorer.nets import parameter_count
-from explorer.nets.spec import NetworkSpec
-from explorer.nets.weights import load_weights
-from explorer.onnx_export import export_onnx
+
+if TYPE_CHECKING:
+    from explorer.nets.spec import NetworkSpec
+
+# torch-backed modules are imported inside the handlers: every `explorer …` call builds this
+# parser, and importing torch here would add seconds to `explorer metrics`.
 
 MAX_CELL_FILE_BYTES = 1_000_000
 
@@ -52,6 +56,8 @@ def add_network_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def network_spec_from_args(args: argparse.Namespace) -> NetworkSpec:
+    from explorer.nets.spec import NetworkSpec
+
     return validate_model(NetworkSpec, {
         "cell": _cell_text(args.cell), "network": args.network, "width": args.width, "channels": args.channels,
         "cells_per_stage": args.cells_per_stage, "layers": args.layers,
@@ -72,6 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _export_onnx(args: argparse.Namespace) -> int:
+    from explorer.nets import parameter_count
+    from explorer.nets.weights import load_weights
+    from explorer.onnx_export import export_onnx
+
     spec = network_spec_from_args(args)
     if args.classes < 1:
         raise UserError(f"--classes must be ≥ 1, got {args.classes}")

@@ -1,7 +1,7 @@
 """Job queue benchmark: enqueue → running latency, no-op job throughput, and the cost of a job's
 own process, on SQLite and on PostgreSQL (a throwaway server, as in the tests).
 
-    .venv/bin/python bench/queue.py [--jobs 200] [--latency-samples 20] [--no-postgres]
+    .venv/bin/python bench/job_queue.py [--jobs 200] [--latency-samples 20] [--no-postgres]
 
 Every figure is printed with a baseline measured in the same run: the process launch against a
 bare `python -c pass`, the queue's throughput against the bare claim/finish loop in one process.
