@@ -277,6 +277,7 @@ def cmd_jobs_kinds(args: argparse.Namespace) -> int:
     for kind in sorted(kinds.values(), key=lambda k: k.name):
         print(f"{kind.name}: {kind.description}")
         for name, field in kind.spec_model.model_fields.items():
-            print(f"    {name} = {field.default!r}  {field.description or ''}".rstrip())
+            default = "(required)" if field.is_required() else f"= {field.get_default(call_default_factory=True)!r}"
+            print(f"    {name} {default}  {field.description or ''}".rstrip())
     return 0
 
