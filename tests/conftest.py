@@ -30,6 +30,17 @@ def popular_cells_json() -> Path:
     return SHARED_DATA / "genotypes" / "popular_cells.json"
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors on a shared 2-core machine: extra threads only spin at barriers."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
@@ -14,14 +12,6 @@ from tests.conftest import REPO
 
 PAGE = str(REPO / "pages/experiments.py")
 TIMEOUT = 60
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
 
 
 def _env(monkeypatch, tmp_path) -> str:

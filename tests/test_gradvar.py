@@ -16,14 +16,6 @@ from explorer.nets import build_network
 from explorer.presets import get_preset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
-
-
 def _naive(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Var_i of the flattened per-sample gradients, from the per-sample gradients themselves."""
     grads = []

@@ -11,14 +11,6 @@ from explorer.nets import build_network
 from explorer.presets import get_preset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
-
-
 def test_power_iteration_finds_the_largest_eigenvalues() -> None:
     torch.manual_seed(0)
     net = build_network(get_preset("DAG#3 (mixed)").cell, "mlp", input_shape=(5,), width=6, num_classes=3).eval()

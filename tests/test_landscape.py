@@ -17,14 +17,6 @@ from explorer.presets import get_preset
 from explorer.train import evaluate
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     data = load_dataset(DataSpec(name="digits"))

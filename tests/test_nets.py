@@ -23,16 +23,6 @@ DARTS_V2 = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors on a shared 2-core machine: OpenMP threads spinning at barriers made these
-    # tests ~100x slower than one thread does.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _count_on_meta(cell: Cell | Genotype, kind: str, **size: int) -> int:
     with torch.device("meta"):
         return parameter_count(build_network(cell, kind, **size))

@@ -17,14 +17,6 @@ from explorer.onnx_export import export_onnx
 from explorer.presets import get_preset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
-
-
 def _run(data: bytes, x: torch.Tensor) -> np.ndarray:
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     return session.run(None, {"input": x.numpy()})[0]

@@ -17,14 +17,6 @@ from explorer.presets import get_preset
 from explorer.train import TRAIN_SPEC, WEIGHTS, WEIGHTS_INIT, TrainSpec, evaluate, load_trained, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors on a shared machine: threads only spin
-    yield
-    torch.set_num_threads(before)
-
-
 def _spec(**over) -> TrainSpec:
     base = {"network": {"cell": get_preset("DAG#3 (mixed)").cell.to_text(), "width": 32},
             "data": {"name": "digits", "train_limit": 512}, "epochs": 2, "batch_size": 64, "log_every": 2}
