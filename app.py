@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui.common import DEEP_LINK_KEY, SHELL_KEY
+
 st.set_page_config(page_title="Architecture Explorer", page_icon=":material/hub:", layout="wide")
 
 pages = {
@@ -22,4 +24,17 @@ pages = {
         st.Page("pages/principles.py", title="Principles lab", icon=":material/gavel:"),
     ],
 }
-st.navigation(pages).run()
+st.session_state[SHELL_KEY] = True
+page = st.navigation(pages)
+
+# A deep link that reached a page before the app shell ran (see ui.common.ensure_shell): go to
+# the page it asked for, with its query string.
+deep = st.session_state.pop(DEEP_LINK_KEY, None)
+if deep is not None:
+    target = next((p for group in pages.values() for p in group if p.url_path == deep["page"]), None)
+    st.session_state["_deep_query"] = deep["query"]
+    if target is not None and target.url_path != page.url_path:
+        st.switch_page(target)
+if (query := st.session_state.pop("_deep_query", None)) is not None:
+    st.query_params.from_dict(query)
+page.run()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.metrics import effective_depth_width, path_histogram
 
@@ -41,8 +45,30 @@ def teaching() -> bool:
     return bool(st.session_state.get("teach", False))
 
 
+SHELL_KEY = "_app_shell"  # set by app.py on every run
+DEEP_LINK_KEY = "_deep_link"
+
+
+def ensure_shell(page_file: str) -> None:
+    """Hand a page that runs without app.py over to app.py, which forwards to the page asked for.
+
+    Until some session has run app.py's st.navigation, Streamlit treats pages/ as legacy
+    auto-discovered pages: a deep link such as /browse opened right after the server starts runs
+    the page script alone, without the app's layout and navigation (seen with Streamlit 1.67).
+    """
+    if st.session_state.get(SHELL_KEY):
+        return
+    ctx = get_script_run_ctx()
+    main = getattr(ctx, "main_script_path", None)
+    if main is None or Path(main).resolve() == Path(page_file).resolve():
+        return  # the page is the app itself (AppTest.from_file on a page): nothing to hand over
+    st.session_state[DEEP_LINK_KEY] = {"page": Path(page_file).stem, "query": st.query_params.to_dict()}
+    st.switch_page("app.py")
+
+
 def page_header(title: str, help_md: str) -> None:
     """Title, the "What am I looking at?" help, and the shared sidebar."""
+    ensure_shell(inspect.stack()[1].filename)
     sidebar()
     st.title(title)
     with st.expander("What am I looking at?"):
