@@ -17,6 +17,7 @@ from explorer.errors import UserError
 from explorer.settings import get_settings
 from ui.common import page_header
 from ui.state import editor_link
+from ui.user_runs import user_runs_section
 from ui.warehouse import open_or_explain, pick_result_set
 
 HELP = """
@@ -244,3 +245,5 @@ if tab_sql and tab_sql[0].open:
                 st.dataframe(res.frame, hide_index=True)
                 if res.truncated:
                     st.caption(f"First {res.row_limit:,} rows.")
+
+user_runs_section(wh, rs)  # your finished train runs beside the benchmark (ui/user_runs.py)

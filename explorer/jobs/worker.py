@@ -266,6 +266,8 @@ class Worker:
         job_id, attempt = run.job.id, run.job.attempts
         current = self.store.get(job_id)
         if current.status != "running" or current.attempts != attempt or current.worker_id != self.worker_id:
+            if current.kind == "train" and current.status == "succeeded" and current.attempts == attempt:
+                self._export_train_results()
             return  # it recorded succeeded/failed itself (or the job moved on)
         if run.reason == "shutdown":
             self.store.requeue(job_id, attempt, f"requeued: worker {self.worker_id} shut down")
@@ -278,3 +280,14 @@ class Worker:
                 error=f"The job process {how} without reporting a result (out of memory? a crash in native code?).",
             )
         log.info("job %d ended (%s)", job_id, run.reason or f"exit {code}")
+
+    def _export_train_results(self) -> None:
+        """A train job succeeded: refresh the Parquet set of train runs the browse page shows beside
+        the benchmark (explorer/user_results.py). Best-effort: a failed export is logged, and never
+        fails the job or stops the worker; `explorer results export` rewrites the set any time."""
+        try:
+            from explorer.user_results import export_train_results  # pandas only once a train job ends
+
+            export_train_results(self.store)
+        except Exception:  # noqa: BLE001
+            log.exception("could not export the train results set")
