@@ -44,7 +44,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from explorer.jobs.executors import LocalExecutor
     from explorer.jobs.queue import open_store
     from explorer.jobs.worker import Worker, WorkerConfig, parse_devices
+    from explorer.settings import get_settings
 
+    settings = get_settings()
+    args.devices = args.devices or settings.worker_devices or "cpu"
+    args.slots = settings.worker_slots if args.slots is None else args.slots
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = WorkerConfig.from_env()
@@ -72,8 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    args.devices = args.devices or settings.worker_devices or "all"
+    args.slots = settings.worker_slots if args.slots is None else args.slots
     app = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), f"--server.port={args.port}",
-           f"--server.address={args.address}", "--server.headless=true", "--browser.gatherUsageStats=false"]
+           f"--server.address={args.address}", "--server.headless=true", "--browser.gatherUsageStats=false",
+           f"--server.maxUploadSize={settings.max_upload_mb}"]
     worker = [sys.executable, "-m", "explorer", "worker", "--devices", args.devices, "--slots", str(args.slots)]
     if not settings.read_only:
         # Migrate once here so the app and the worker do not both start on an empty database.
@@ -219,8 +226,9 @@ def cmd_jobs_retry(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("worker", help="run jobs from the queue until stopped (SIGTERM/Ctrl-C drains, then requeues)")
-    p.add_argument("--devices", default="cpu", help="cpu, all (every GPU), or e.g. cuda:0,cuda:1 (default: cpu)")
-    p.add_argument("--slots", type=int, default=1, help="concurrent jobs per device (default 1)")
+    p.add_argument("--devices", default=None,
+                   help="cpu, all (every GPU), or e.g. cuda:0,cuda:1 (default: worker.devices setting, else cpu)")
+    p.add_argument("--slots", type=int, default=None, help="concurrent jobs per device (default: worker.slots, 1)")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: a process per job here; ray: a Ray task per job (needs requirements-ray.txt)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a private local one)")
@@ -230,8 +238,9 @@ def register(sub) -> None:
     p = sub.add_parser("serve", help="start the web app and one local worker; Ctrl-C stops both")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="0.0.0.0")
-    p.add_argument("--devices", default="all", help="the worker's devices (default: every GPU, else the CPU)")
-    p.add_argument("--slots", type=int, default=1)
+    p.add_argument("--devices", default=None,
+                   help="the worker's devices (default: worker.devices setting, else every GPU, else the CPU)")
+    p.add_argument("--slots", type=int, default=None, help="concurrent jobs per device (default: worker.slots, 1)")
     p.add_argument("--no-worker", action="store_true", help="start only the app")
     p.set_defaults(handler=cmd_serve)
 
