@@ -27,6 +27,16 @@ def test_reference_has_every_subcommand():
         assert f"## `{prog}`" in text and f"usage: {prog} " in text
 
 
+def test_reference_does_not_depend_on_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    expected = cli_reference_markdown()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(tmp_path / "wh.duckdb"))
+    monkeypatch.setenv("COLUMNS", "40")
+    assert cli_reference_markdown() == expected
+    assert str(tmp_path) not in expected and "<EXPLORER_DATA_DIR>/warehouse.duckdb" in expected
+
+
 def test_docs_cli_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     out = tmp_path / "cli.md"
     assert main(["docs", "cli", "--out", str(out)]) == 0
