@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SHELL_NAV = '[data-testid="stSidebarNav"]:has-text("Cell editor")'
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +82,9 @@ def new_page(browser, tmp_path) -> Iterator[Callable]:
         contexts.append(ctx)
         page = ctx.new_page()
         page.goto(url)
+        # A deep link on a fresh server is handed from the bare page to app.py (ui.common.ensure_shell):
+        # wait for the app's own navigation so no interaction lands between the two runs.
+        page.wait_for_selector(SHELL_NAV, timeout=60_000)
         wait_idle(page)
         return page
 

@@ -28,6 +28,7 @@ def test_filter_by_depth_changes_rows_and_bubbles(nb201_warehouse: Path, new_pag
         rows0, bubbles0 = _state(page)
         assert rows0 == 15_625 and bubbles0 > 20
         slider = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(has_text="Effective depth")
+        slider.scroll_into_view_if_needed()  # the sidebar's navigation can push it below the fold
         # One click on the track, left of centre, moves the low thumb there (one rerun).
         track = slider.get_by_role("slider").first.locator("xpath=..").bounding_box()
         thumb_low = slider.get_by_role("slider").first.bounding_box()
