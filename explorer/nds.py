@@ -82,6 +82,10 @@ def load_nds(path: str | Path) -> list[NDSRun]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(f"{path}: malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise DataError(f"{path}: malformed JSON: {exc}") from None
     entries: list[tuple[str | None, Any]]
     if isinstance(data, list):
         entries = [(None, e) for e in data]
