@@ -584,6 +584,8 @@ def _darts_layout(cell: Cell) -> tuple[list[tuple[str, int]], list[int]] | None:
 
 def _text(value: Any, what: str) -> str:
     if isinstance(value, bytes):
+        if len(value) > 4 * MAX_TEXT_CHARS:  # UTF-8 takes at most 4 bytes a character: too long either way
+            raise CellError(f"too long ({len(value)} bytes; a cell is at most {MAX_TEXT_CHARS} characters)", where=what)
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError:

@@ -91,7 +91,8 @@ class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Literal["digits", "digits_flat", "mnist1d", "synthetic", "mnist", "fashion_mnist", "cifar10", "cifar100"] = "digits"
-    path: str | None = Field(None, description="folder holding the files (mnist, fashion_mnist, cifar10, cifar100)")
+    path: str | None = Field(None, description="folder holding the files (mnist, fashion_mnist, cifar10, cifar100); "
+                             "on a server, relative to its data directory", json_schema_extra={"data_path": True})
     train_limit: int | None = Field(None, ge=1, description="use only the first n training samples")
     test_limit: int | None = Field(None, ge=1, description="use only the first n test samples")
     seed: int = Field(0, ge=0, description="seed of generated sets (mnist1d, synthetic) and of the digits split")

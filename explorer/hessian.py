@@ -27,7 +27,7 @@ from explorer.train import EVAL_BATCH, load_trained, resolve_device
 class HessianSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    train_job: int = Field(ge=1, description="id of a finished train job")
+    train_job: int = Field(ge=1, description="id of a finished train job", json_schema_extra={"job_ref": True})
     top_k: int = Field(3, ge=1, le=20, description="how many eigenvalues")
     max_iterations: int = Field(100, ge=1, le=10000, description="power iterations per eigenvalue at most")
     tolerance: float = Field(1e-3, gt=0, le=1, description="stop when the relative change is below this")

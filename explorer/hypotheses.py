@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from db.hypotheses import HypothesisStore, HypothesisStoreError, StoredHypothesis
+from explorer.access import OPEN, User
 from explorer.data import DataSpec
 from explorer.errors import DataError, SpecError, UserError
 from explorer.jobs.registry import validate_model
@@ -480,9 +481,10 @@ class Lab:
     def versions(self, key: str) -> list[Hypothesis]:
         return [self._wrap(r) for r in self.records.versions(key)]
 
-    def run(self, key: str) -> Hypothesis:
-        """Lock the latest version and start it: queue its train jobs, or analyse warehouse data now."""
-        from explorer.jobs.queue import submit
+    def run(self, key: str, *, user: User = OPEN) -> Hypothesis:
+        """Lock the latest version and start it: queue its train jobs (as ``user``'s, all or none),
+        or analyse warehouse data now."""
+        from explorer.jobs.queue import submit_many
 
         h = self.get(key)
         if h.record.locked:
@@ -491,9 +493,8 @@ class Lab:
             values = self._warehouse_values(h.spec)  # before locking: a missing warehouse leaves a draft
             record = self.records.lock(h.record.id, [], status="running")
             return self._finish(self._wrap(record), values)
-        job_ids = []
-        for _gi, _cell, _seed, train_spec in train_specs(h.spec):
-            job_ids.append(submit(self.store, "train", train_spec))
+        job_ids = submit_many(self.store, [("train", spec) for _gi, _cell, _seed, spec in train_specs(h.spec)],
+                              user=user)
         return self._wrap(self.records.lock(h.record.id, job_ids))
 
     def job_status(self, h: Hypothesis) -> dict[str, int]:

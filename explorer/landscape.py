@@ -297,7 +297,7 @@ class GridSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    train_job: int = Field(ge=1, description="id of a finished train job")
+    train_job: int = Field(ge=1, description="id of a finished train job", json_schema_extra={"job_ref": True})
     steps: int = Field(21, ge=2, le=201, description="grid points per axis")
     extent: float = Field(1.0, gt=0, le=100, description="the grid spans [-extent, extent]²")
     seed: int = Field(0, ge=0, description="seed of the two random directions")

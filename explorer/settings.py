@@ -13,13 +13,13 @@ folder; relative paths in environment variables are relative to the working dire
 | artifact_dir | EXPLORER_ARTIFACT_DIR | <data>/artifacts | large job artifacts |
 | nb201_dir | EXPLORER_NB201_DIR | (none) | NAS-Bench-201 CSV directory, for commands that read it |
 | read_only | EXPLORER_READ_ONLY | false | true: browse, edit and compute metrics only (no jobs, no SQL box) |
-| submit_token | EXPLORER_SUBMIT_TOKEN | (none) | shared secret for job submission on shared servers (stored only; not yet enforced) |
+| submit_token | EXPLORER_SUBMIT_TOKEN | (none) | makes the server shared: jobs need a token, each user sees only their own (the operator's token; `explorer token NAME` prints users' tokens) |
 | worker.devices | EXPLORER_WORKER_DEVICES | (per command) | default `--devices` of `explorer worker` (cpu) and `explorer serve` (all) |
 | worker.slots | EXPLORER_WORKER_SLOTS | 1 | default `--slots`: concurrent jobs per device |
 | limits.grid_steps | EXPLORER_MAX_GRID_STEPS | 201 | most grid points per axis a loss-landscape job may ask for |
 | limits.epochs | EXPLORER_MAX_EPOCHS | 10000 | most epochs a train job may ask for |
 | limits.upload_mb | EXPLORER_MAX_UPLOAD_MB | 5 | largest file the web app accepts, MB (`explorer serve`) |
-| limits.jobs_per_user | EXPLORER_MAX_JOBS_PER_USER | 20 | queued jobs per user (stored only; jobs carry no user yet) |
+| limits.jobs_per_user | EXPLORER_MAX_JOBS_PER_USER | 20 | unfinished (queued or running) jobs per signed-in user, when submit_token is set |
 """
 
 from __future__ import annotations

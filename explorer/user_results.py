@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # The set's columns and their dtypes (nullable integers where a network kind has no such size).
 COLUMNS: dict[str, str] = {
     "job_id": "int64",
+    "owner": "str",  # who ran it on a shared server (explorer.access); empty without tokens
     "arch_str": "str",  # Cell.to_text() of the (normal) cell: the warehouse's arch_str
     "cell_kind": "str",  # nb201 | darts | dag
     "network": "str",  # mlp | nb201 | darts (as the run resolved it)
@@ -93,7 +94,7 @@ def _row(store: JobStore, job: Job) -> dict[str, Any]:
     # The summary has no final train accuracy: the last point of the epoch stream is it.
     train_acc = store.metrics(job.id, names=["epoch_train_acc"])
     return {
-        "job_id": job.id, "arch_str": arch_str, "cell_kind": cell_kind, "network": network,
+        "job_id": job.id, "owner": job.owner, "arch_str": arch_str, "cell_kind": cell_kind, "network": network,
         **{size: net.get(size) if size in _SIZES.get(network or "", ()) else None
            for size in ("width", "channels", "cells_per_stage", "layers")},
         "parameters": result.get("parameters"), "dataset": result.get("dataset") or spec.get("data", {}).get("name"),
@@ -144,6 +145,8 @@ def read_train_results(path: str | Path | None = None) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a damaged file
         raise DataError(f"{path}: not a readable Parquet results set ({type(exc).__name__}: {exc}); {fix}") from None
+    if "owner" not in frame.columns:  # written before jobs had owners: nobody's
+        frame["owner"] = pd.Series([None] * len(frame), dtype="str")
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: not a train results set (no column {', '.join(missing)}); {fix}")

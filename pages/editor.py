@@ -18,6 +18,7 @@ from explorer.metrics import DEFAULT_K0, list_paths, metrics
 from explorer.nets import cell_parameter_count, network_kind
 from explorer.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
 from explorer.presets import PRESETS, TOUR, get_preset
+from explorer.settings import get_settings
 from explorer.spaces import space_box
 from explorer.teaching import claims, depth_width_formulas, path_counting
 from explorer.variants import MODES, adapt, random_variants, variant_table
@@ -335,8 +336,9 @@ with load_box:
             st.button("Load pasted cell", on_click=_on_paste)
             if "paste" in errors:
                 st.error(errors["paste"], icon="⚠️")
+            # A cell is at most 100,000 characters, so 1 MB is ample; the server's limit may be lower.
             st.file_uploader("…or a cell JSON file (as downloaded under Graph & downloads)", type=["json"],
-                             key="upload", on_change=_on_upload)
+                             key="upload", on_change=_on_upload, max_upload_size=min(1, get_settings().max_upload_mb))
             if "upload" in errors:
                 st.error(errors["upload"], icon="⚠️")
         if st.session_state.get("tour_step") is None:

@@ -13,10 +13,11 @@ import torch
 
 from db.store import Job, JobStore, StoreError
 from explorer.errors import USER_ERRORS
-from explorer.jobs.queue import open_store, submit
+from explorer.jobs.queue import JobView, open_store
 from explorer.onnx_export import ONNX_MEDIA_TYPE, export_onnx
 from explorer.settings import get_settings
 from explorer.train import curve_band, experiment_presets, load_trained, preset_specs
+from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 
 HELP = """
@@ -71,7 +72,7 @@ def _label(job: Job) -> str:
     return f"#{job.id} {job.kind} {_cell_short(str(spec.get('cell', '')))}"
 
 
-def _arrays(store: JobStore, job_id: int, name: str) -> dict[str, np.ndarray] | None:
+def _arrays(store: JobView, job_id: int, name: str) -> dict[str, np.ndarray] | None:
     try:
         with np.load(io.BytesIO(store.read_artifact(job_id, name)), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -107,9 +108,12 @@ def _pick(jobs: list[Job], what: str, key: str) -> Job | None:
 # ------------------------------------------------------------------------------------------ queue
 
 
-def _queue_tab(store: JobStore, read_only: bool) -> None:
+def _queue_tab(store: JobView, read_only: bool) -> None:
     if read_only:
         st.info("This deployment is read-only: results can be browsed, no jobs queued.")
+        return
+    if not store.user.can_submit:
+        st.info(SIGN_IN_NOTE)
         return
     presets = experiment_presets()
     size = st.radio("Presets", ["quick", "paper"], horizontal=True, key="exp_size",
@@ -117,10 +121,12 @@ def _queue_tab(store: JobStore, read_only: bool) -> None:
     choices = [p for p in presets if p.size == size]
     preset = st.selectbox("Preset", choices, format_func=lambda p: p.name, key="exp_preset")
     st.caption(f"{preset.description} — {len(preset.specs)} train job(s).")
-    path = st.text_input(f"Folder with the {preset.needs_path} files", key="exp_path") if preset.needs_path else None
+    path = st.text_input(f"Folder with the {preset.needs_path} files", key="exp_path",
+                         help=f"relative to the server's data directory ({get_settings().data_dir}), "
+                              "or an absolute path inside it") if preset.needs_path else None
     if st.button("Queue these runs", type="primary", key="exp_queue"):
         try:
-            ids = [submit(store, "train", spec) for spec in preset_specs(preset, path)]
+            ids = store.submit_many([("train", spec) for spec in preset_specs(preset, path)])
         except USER_ERRORS as exc:
             st.error(str(exc))
         else:
@@ -135,7 +141,7 @@ def _queue_tab(store: JobStore, read_only: bool) -> None:
     for col, (kind, title) in zip(cols, ANALYSES.items(), strict=True):
         if col.button(title, key=f"exp_queue_{kind}"):
             try:
-                new = submit(store, kind, {"train_job": job.id})
+                new = store.submit(kind, {"train_job": job.id})
             except USER_ERRORS as exc:
                 st.error(str(exc))
             else:
@@ -143,7 +149,7 @@ def _queue_tab(store: JobStore, read_only: bool) -> None:
     _onnx_download(store, job)
 
 
-def _onnx_download(store: JobStore, job: Job) -> None:
+def _onnx_download(store: JobView, job: Job) -> None:
     key = f"exp_onnx_{job.id}"
     if st.button("Export the trained network to ONNX", key=f"{key}_make",
                  help="opens in Netron, the op-level graph viewer; takes a few seconds"):
@@ -161,7 +167,7 @@ def _onnx_download(store: JobStore, job: Job) -> None:
 # ------------------------------------------------------------------------------------------ curves
 
 
-def _curves_tab(store: JobStore) -> None:
+def _curves_tab(store: JobView) -> None:
     jobs = store.list(kind="train", status=["succeeded", "running"], limit=500)
     if not jobs:
         st.info("No train jobs yet. Queue a preset in the Queue tab.")
@@ -213,7 +219,7 @@ def _surface_figures(alpha: np.ndarray, beta: np.ndarray, z: np.ndarray, title: 
     return contour, surface
 
 
-def _landscape_tab(store: JobStore) -> None:
+def _landscape_tab(store: JobView) -> None:
     job = _pick(store.list(kind="loss_contour", status="succeeded", limit=200), "loss_contour", "exp_contour_job")
     if job is None:
         return
@@ -241,7 +247,7 @@ def _landscape_tab(store: JobStore) -> None:
     st.caption(f"Job #{job.id}: {json.dumps(job.result)}")
 
 
-def _variance_tab(store: JobStore) -> None:
+def _variance_tab(store: JobView) -> None:
     st.caption("BatchNorm runs in eval mode here: per-sample gradients are undefined in train mode.")
     job = _pick(store.list(kind="grad_variance", status="succeeded", limit=200), "grad_variance", "exp_gv_job")
     if job is None:
@@ -262,7 +268,7 @@ def _variance_tab(store: JobStore) -> None:
         _downloads(surface, f"grad_variance_surface_{job.id}")
 
 
-def _hessian_tab(store: JobStore) -> None:
+def _hessian_tab(store: JobView) -> None:
     job = _pick(store.list(kind="hessian_top", status="succeeded", limit=200), "hessian_top", "exp_h_job")
     if job is None:
         return
@@ -281,7 +287,7 @@ def _hessian_tab(store: JobStore) -> None:
     st.plotly_chart(traces, width="stretch")
 
 
-def _nngp_tab(store: JobStore) -> None:
+def _nngp_tab(store: JobView) -> None:
     job = _pick(store.list(kind="nngp_check", status="succeeded", limit=200), "nngp_check", "exp_nngp_job")
     if job is None:
         return
@@ -314,7 +320,7 @@ def _nngp_tab(store: JobStore) -> None:
 page_header("Experiments", HELP)
 settings = get_settings()
 try:
-    store = _open_store(settings.db_url, str(settings.artifact_dir))
+    store = job_view(_open_store(settings.db_url, str(settings.artifact_dir)))
 except Exception as exc:  # a store that cannot be opened is a deployment problem: say so, keep the page up
     st.error(f"The job store at {settings.db_url} cannot be opened: {exc}")
     st.stop()

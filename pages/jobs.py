@@ -16,10 +16,11 @@ from db.store import JOB_STATUSES, JobStore, StoreError, utcnow
 from explorer.cells import CellError, parse_cell
 from explorer.errors import USER_ERRORS, UserError
 from explorer.jobs.forms import FormField, assemble, describe, initial_values
-from explorer.jobs.queue import open_store, submit
+from explorer.jobs.queue import JobView, open_store
 from explorer.jobs.registry import load_kinds
 from explorer.jobs.worker import WorkerConfig
 from explorer.settings import get_settings
+from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 
 # Seconds between live refreshes of the table and the selected job; 0 turns them off (AppTest
@@ -121,7 +122,7 @@ def _draw_fields(fields: list[FormField] | tuple[FormField, ...], initial: dict,
             out[field.key] = _draw_field(field, initial.get(field.key), f"{prefix}.{field.key}")
 
 
-def _submit_section(store: JobStore) -> None:
+def _submit_section(store: JobView) -> None:
     kinds = load_kinds()
     clone = st.session_state.get("jobs_clone")
     names = sorted(kinds)
@@ -145,7 +146,7 @@ def _submit_section(store: JobStore) -> None:
             submitted = st.form_submit_button("Submit job", type="primary")
         if submitted:
             try:
-                job_id = submit(store, kind_name, assemble(fields, values), priority=int(priority))
+                job_id = store.submit(kind_name, assemble(fields, values), priority=int(priority))
             except USER_ERRORS as exc:
                 st.error(str(exc))
             else:
@@ -158,7 +159,7 @@ def _submit_section(store: JobStore) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def _jobs_table(store: JobStore, statuses: list[str], kinds: list[str], limit: int) -> None:
+def _jobs_table(store: JobView, statuses: list[str], kinds: list[str], limit: int) -> None:
     counts = store.counts()
     st.caption(" · ".join(f"{status} **{counts[status]}**" for status in JOB_STATUSES))
     jobs = store.list(status=statuses or None, kind=kinds or None, limit=limit)
@@ -228,7 +229,7 @@ def _preview(name: str, media_type: str, data: bytes) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def _job_detail(store: JobStore, job_id: int) -> None:
+def _job_detail(store: JobView, job_id: int) -> None:
     try:
         job = store.get(job_id)
     except StoreError as exc:
@@ -270,8 +271,8 @@ def _job_detail(store: JobStore, job_id: int) -> None:
             st.json(job.result)
 
 
-def _actions(store: JobStore, job_id: int, read_only: bool) -> None:
-    if read_only:
+def _actions(store: JobView, job_id: int, read_only: bool) -> None:
+    if read_only or not store.user.can_submit:
         return
     try:
         job = store.get(job_id)
@@ -281,7 +282,7 @@ def _actions(store: JobStore, job_id: int, read_only: bool) -> None:
     if cancel.button("Cancel", disabled=job.finished, key="jobs_cancel", help="stop this job"):
         try:
             store.cancel(job_id)
-        except StoreError as exc:
+        except (StoreError, *USER_ERRORS) as exc:
             st.warning(str(exc))
         else:
             st.rerun()  # redraw the buttons for the new state
@@ -290,7 +291,7 @@ def _actions(store: JobStore, job_id: int, read_only: bool) -> None:
             new_id = store.retry(job_id)
             st.session_state["jobs_selected_next"] = new_id
             st.rerun()
-        except StoreError as exc:
+        except (StoreError, *USER_ERRORS) as exc:
             st.warning(str(exc))
     if clone.button("Clone", key="jobs_clone_button", help="copy this job's spec into the submit form"):
         st.session_state["jobs_clone"] = {"kind": job.kind, "spec": job.spec, "from": job.id}
@@ -300,7 +301,7 @@ def _actions(store: JobStore, job_id: int, read_only: bool) -> None:
 # ------------------------------------------------------------------------------------------ workers
 
 
-def _workers(store: JobStore) -> None:
+def _workers(store: JobView) -> None:
     try:
         lease_s = WorkerConfig.from_env().lease_s
     except UserError:
@@ -328,7 +329,7 @@ def _workers(store: JobStore) -> None:
 page_header("Jobs", HELP)
 settings = get_settings()
 try:
-    store = _open_store(settings.db_url, str(settings.artifact_dir))
+    store = job_view(_open_store(settings.db_url, str(settings.artifact_dir)))
 except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: say so, do not crash
     st.error(f"Cannot open the job store ({settings.db_url.split('@')[-1]}): {exc}. "
              "Check EXPLORER_DB_URL, or unset it to use the embedded SQLite store.")
@@ -336,6 +337,8 @@ except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: s
 
 if settings.read_only:
     st.info("Read-only mode (EXPLORER_READ_ONLY=1): jobs can be browsed, not submitted, cancelled or retried.")
+elif not store.user.can_submit:
+    st.info(SIGN_IN_NOTE)
 else:
     _submit_section(store)
 

@@ -8,7 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from explorer.errors import USER_ERRORS, UserError
-from explorer.jobs.queue import open_store, submit
+from explorer.jobs.queue import open_store
 from explorer.presets import get_preset
 from explorer.search_sim import (
     ABLATION_F,
@@ -25,6 +25,7 @@ from explorer.search_sim import (
     simulate,
 )
 from explorer.settings import get_settings
+from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 from ui.warehouse import DATASET_LABELS, open_or_explain
 
@@ -149,12 +150,14 @@ if "naswot_v1" not in proxies:
     st.info(f"The warehouse has no NASWOT scores for {space}.")
     st.stop()
 try:
-    store = open_store()
+    store = job_view(open_store())
 except USER_ERRORS as exc:
     st.error(str(exc))
     st.stop()
 reference = naswot_reference(str(wh.path), wh.path.stat().st_mtime, space)
-if not get_settings().read_only:
+if not get_settings().read_only and not store.user.can_submit:
+    st.info(SIGN_IN_NOTE)
+elif not get_settings().read_only:
     current = st.session_state.get("cell")
     default_cell = current.to_text() if current is not None and current.kind == "nb201" else get_preset(
         "NB201 ResNet cell").cell.to_text()
@@ -162,7 +165,8 @@ if not get_settings().read_only:
         cell_text = st.text_input("Cell (NB201 string or any cell format)", default_cell, key="nasf_naswot_cell")
         f1, f2, f3 = st.columns(3)
         data_name = f1.selectbox("Data", ["digits", "mnist1d", "synthetic", "cifar10"], key="nasf_naswot_data")
-        data_path = f1.text_input("CIFAR-10 folder (for cifar10)", "", key="nasf_naswot_path")
+        data_path = f1.text_input("CIFAR-10 folder (for cifar10)", "", key="nasf_naswot_path",
+                                  help="relative to the server's data directory, or an absolute path inside it")
         batch = int(f2.number_input("Batch size", 2, 1024, 64, key="nasf_naswot_batch",
                                     help="the Jacobian score needs a batch no larger than the input's size"))
         score_kind = f3.selectbox("Score", ["jacobian", "hamming"], key="nasf_naswot_score")
@@ -170,7 +174,7 @@ if not get_settings().read_only:
             spec = {"network": {"cell": cell_text, "network": "nb201"}, "batch_size": batch, "score": score_kind,
                     "data": {"name": data_name, **({"path": data_path} if data_path else {})}}
             try:
-                st.success(f"queued job {submit(store, 'naswot', spec)}")
+                st.success(f"queued job {store.submit('naswot', spec)}")
             except USER_ERRORS as exc:
                 st.error(str(exc))
 jobs = store.list(kind="naswot", limit=50)

@@ -11,6 +11,7 @@ from explorer.errors import USER_ERRORS
 from explorer.hypotheses import METRICS, Lab, report_html, report_markdown, result_figure
 from explorer.jobs.queue import open_store
 from explorer.settings import get_settings
+from ui.access import SIGN_IN_NOTE, current_user
 from ui.common import page_header
 
 HELP = f"""
@@ -32,6 +33,9 @@ Metrics: {"; ".join(f"`{k}`: {v}" for k, v in METRICS.items())}.
 
 page_header("Principles lab", HELP)
 settings = get_settings()
+user = current_user()
+# Hypotheses are shared records: on a shared server only signed-in users run or edit them.
+may_change = not settings.read_only and user.can_submit
 try:
     lab = Lab(open_store(settings))
     # Analysing finished runs writes their results; a read-only deployment only shows what is there.
@@ -74,10 +78,10 @@ if h.status == "running":
 if h.status == "failed" and h.record.message:
     st.error(h.record.message)
 
-if not h.record.locked and not settings.read_only and version == versions[-1].version:
+if not h.record.locked and may_change and version == versions[-1].version:
     if st.button(f"Run {key} v{version} (locks it)", type="primary", key="principles_run"):
         try:
-            lab.run(key)
+            lab.run(key, user=user)
             st.rerun()
         except USER_ERRORS as exc:
             st.error(str(exc))
@@ -100,7 +104,9 @@ d1.download_button("Download report (Markdown)", md.encode(), file_name=f"{key}_
 d2.download_button("Download report (HTML)", lambda: report_html(h).encode(), file_name=f"{key}_v{version}.html",
                    mime="text/html", key="principles_html")
 
-if not settings.read_only:
+if not settings.read_only and not user.can_submit:
+    st.info(SIGN_IN_NOTE)
+if may_change:
     with st.expander("Edit (saves a new version when this one is locked)"):
         current = st.session_state.get("cell")
         if current is not None:

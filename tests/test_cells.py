@@ -517,3 +517,8 @@ def test_hostile_inputs():
         for text in hostile:
             for parse in (Cell.from_nb201, Genotype.parse, Cell.from_json, parse_cell):
                 _only_cell_error(parse, text)
+
+
+def test_oversized_bytes_are_refused_before_decoding() -> None:
+    with pytest.raises(CellError, match="too long"):
+        parse_cell(b"{" + b" " * (4 * 100_000 + 1))

@@ -107,3 +107,59 @@ def test_read_only_mode_offers_no_submission_or_actions(env, monkeypatch):
     assert any("Read-only mode" in i.value for i in at.info)
     assert not [b for b in at.button if b.key in ("jobs_cancel", "jobs_retry", "jobs_clone_button")]
     assert not at.get("form")
+
+
+# ------------------------------------------------------------------------------- a shared server
+
+SECRET = "shared-server-secret"
+
+
+def _bobs_job(store) -> int:
+    from explorer.access import User
+
+    return submit(store, "selftest", {"steps": 1, "size": 2}, user=User("bob", False, True))
+
+
+def test_a_guest_on_a_shared_server_sees_no_jobs_and_cannot_submit(env, monkeypatch):
+    monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", SECRET)
+    _bobs_job(env)
+    at = _app()
+    assert any("enter your access token" in i.value for i in at.info)
+    keys = [s.key for s in at.selectbox]
+    assert "jobs_submit_kind" not in keys and "jobs_selected" not in keys  # no form; bob's job not offered
+    assert "jobs_cancel" not in [b.key for b in at.button]
+
+
+def test_signing_in_shows_only_your_jobs_and_submits_as_you(env, monkeypatch):
+    from explorer.access import issue_token
+
+    monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", SECRET)
+    bobs = _bobs_job(env)
+    at = _app()
+    at.text_input(key="_token_input").input("alice.forged").run()
+    assert any("not valid on this server" in e.value for e in at.sidebar.error)
+    at.text_input(key="_token_input").input(issue_token(SECRET, "alice")).run()
+    assert any("Signed in as **alice**" in c.value for c in at.sidebar.caption)
+    assert "_token_input" not in [t.key for t in at.text_input]  # signed in: the box gives way to "Sign out"
+    at.selectbox(key="jobs_submit_kind").set_value("selftest").run()
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    mine = env.list(owner="alice")
+    assert len(mine) == 1 and at.session_state["jobs_selected"] == mine[0].id
+    assert at.selectbox(key="jobs_selected").options == [f"job {mine[0].id}"]  # bob's job {bobs} is not there
+    assert bobs != mine[0].id
+
+
+def test_a_guessed_job_id_answers_as_if_unused(env, monkeypatch):
+    from explorer.access import issue_token
+
+    monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", SECRET)
+    bobs = _bobs_job(env)
+    env.put_artifact(bobs, "secret.json", b'{"bob": 1}')
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["access_token"] = issue_token(SECRET, "alice")
+    at.session_state["jobs_selected"] = bobs
+    at.run()
+    assert not at.exception
+    assert any(w.value == f"no job with id {bobs}" for w in at.warning)
+    assert not any("secret.json" in e.label for e in at.expander)

@@ -131,3 +131,28 @@ def test_the_postgres_fixture_runs_as_a_separate_user_when_root(pg):
     with psycopg.connect(f"host=127.0.0.1 port={pg.port} user={pg.user} dbname=postgres") as conn:
         assert conn.execute("select 1").fetchone() == (1,)
     assert pg.user == ("postgres" if os.geteuid() == 0 else pg.user)
+
+
+def test_concurrent_submissions_respect_the_per_user_limit_on_postgres(pg_store, monkeypatch):
+    import threading
+
+    from explorer.access import AccessError, User
+
+    monkeypatch.setenv("EXPLORER_MAX_JOBS_PER_USER", "4")
+    alice = User("alice", sees_all=False, can_submit=True)
+    refused: list[AccessError] = []
+    start = threading.Barrier(12)
+
+    def one() -> None:
+        start.wait()
+        try:
+            submit(pg_store, "selftest", {"steps": 1, "size": 2}, user=alice)
+        except AccessError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(pg_store.list(owner="alice")) == 4 and len(refused) == 8

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.metrics import effective_depth_width, path_histogram
+from ui.access import access_box
 
 APP_BLURB = ("Draw or pick a neural-network cell and see its connectivity: paths P, effective depth d̄ "
              "and width m̄ (Chen et al., NeurIPS 2022), cell width and depth (Shu et al., ICLR 2020).")
@@ -19,7 +20,8 @@ def fmt(x: float | None, undefined: str = "undefined") -> str:
 
 
 def sidebar() -> None:
-    """The same sidebar block on every page: the app, the current cell, the teach switch."""
+    """The same sidebar block on every page: the app, the current cell, the teach switch, and on a
+    shared server the access token."""
     with st.sidebar:
         st.caption(APP_BLURB)
         cell = st.session_state.get("cell")
@@ -34,6 +36,7 @@ def sidebar() -> None:
         st.toggle("Teach", value=teaching(), key="_teach_toggle", on_change=_store_teach,
                   help="Show the formulas with this cell's numbers, how paths are counted, and what "
                   "the papers claim.")
+        access_box()
 
 
 def _store_teach() -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from db.warehouse import Filter, Warehouse
 from explorer.errors import DataError
 from explorer.user_results import read_train_results, results_path, runs_beside_benchmark
+from ui.access import current_user
 from ui.warehouse import DATASET_LABELS, ResultSet
 
 
@@ -32,8 +33,10 @@ def user_runs_section(wh: Warehouse, rs: ResultSet) -> None:
     except DataError as exc:
         st.warning(str(exc))
         return
+    user = current_user()
+    runs = runs[[user.can_see(owner if isinstance(owner, str) else None) for owner in runs["owner"]]]
     if runs.empty:
-        st.info(f"The results set `{path}` holds no succeeded train run yet.")
+        st.info(f"The results set `{path}` holds no succeeded train run of yours yet.")
         return
     bench = wh.rows(Filter(rs.space, rs.dataset, rs.schedule, accuracy=rs.accuracy),  # type: ignore[arg-type]
                     columns=("arch_str", "epochs", "params_m"), order_by="arch_id", descending=False)

@@ -12,8 +12,10 @@ with the kind's pydantic model first.
 
 from db.store.engine import make_engine, upgrade, write_transaction
 from db.store.jobstore import (
+    ANY_OWNER,
     ARTIFACT_MEDIA_TYPES,
     INLINE_ARTIFACT_MAX_BYTES,
+    JobLimitReached,
     JobNotFound,
     JobStore,
     StoreError,
@@ -22,7 +24,7 @@ from db.store.records import ArtifactInfo, Job, MetricPoint, WorkerInfo, utcnow
 from db.store.schema import FINISHED_STATUSES, JOB_STATUSES
 
 __all__ = [
-    "ARTIFACT_MEDIA_TYPES", "FINISHED_STATUSES", "INLINE_ARTIFACT_MAX_BYTES", "JOB_STATUSES", "ArtifactInfo",
-    "Job", "JobNotFound", "JobStore", "MetricPoint", "StoreError", "WorkerInfo", "make_engine", "upgrade",
+    "ANY_OWNER", "ARTIFACT_MEDIA_TYPES", "FINISHED_STATUSES", "INLINE_ARTIFACT_MAX_BYTES", "JOB_STATUSES",
+    "ArtifactInfo", "Job", "JobLimitReached", "JobNotFound", "JobStore", "MetricPoint", "StoreError", "WorkerInfo", "make_engine", "upgrade",
     "utcnow", "write_transaction",
 ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
 
 from db.store.engine import make_engine, upgrade, write_transaction
 from db.store.records import ArtifactInfo, Job, MetricPoint, WorkerInfo, utcnow
@@ -52,6 +52,18 @@ class StoreError(ValueError):
 
 class JobNotFound(StoreError):
     pass
+
+
+class JobLimitReached(StoreError):
+    """The owner already has as many unfinished jobs as the server allows."""
+
+
+class ANY_OWNER:  # noqa: N801 - a sentinel: no filter on the owner (None means "no owner")
+    pass
+
+
+def _owner_is(owner: str | None):
+    return jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner
 
 
 def _media_type(name: str) -> str:
@@ -107,20 +119,61 @@ class JobStore:
         priority: int = 0,
         max_attempts: int = 3,
         parent_id: int | None = None,
+        owner: str | None = None,
+        max_active: int | None = None,
     ) -> int:
         """Queue a job; returns its id. ``spec`` must be the kind's validated pydantic model
-        (``explorer.jobs.submit`` validates raw input first), so nothing unchecked is stored."""
-        if not isinstance(spec, BaseModel):
-            raise TypeError("spec must be a validated pydantic model; use explorer.jobs.submit() for raw input")
+        (``explorer.jobs.submit`` validates raw input first), so nothing unchecked is stored.
+        ``owner`` is who submitted it; with ``max_active`` the owner may have at most that many
+        unfinished (queued or running) jobs, this one included, or ``JobLimitReached`` is raised."""
+        return self.submit_many([(kind, spec)], priority=priority, max_attempts=max_attempts,
+                                parent_id=parent_id, owner=owner, max_active=max_active)[0]
+
+    def submit_many(
+        self,
+        items: Sequence[tuple[str, BaseModel]],
+        *,
+        priority: int = 0,
+        max_attempts: int = 3,
+        parent_id: int | None = None,
+        owner: str | None = None,
+        max_active: int | None = None,
+    ) -> list[int]:
+        """Queue several (kind, validated spec) jobs in one transaction: all of them or none."""
+        for _kind, spec in items:
+            if not isinstance(spec, BaseModel):
+                raise TypeError("spec must be a validated pydantic model; use explorer.jobs.submit() for raw input")
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1")
-        values = dict(
-            kind=kind, spec=spec.model_dump(mode="json"), status="queued", priority=int(priority), attempts=0,
-            max_attempts=int(max_attempts), created_at=utcnow(), progress=0.0, cancel_requested=False,
-            parent_id=parent_id,
-        )
+        now = utcnow()
+        rows = [
+            dict(kind=kind, spec=spec.model_dump(mode="json"), status="queued", priority=int(priority), attempts=0,
+                 max_attempts=int(max_attempts), created_at=now, progress=0.0, cancel_requested=False,
+                 parent_id=parent_id, owner=owner)
+            for kind, spec in items
+        ]
         with write_transaction(self.engine) as conn:
-            return int(conn.execute(insert(jobs).values(**values).returning(jobs.c.id)).scalar_one())
+            self._check_active(conn, owner, len(rows), max_active)
+            return [int(conn.execute(insert(jobs).values(**row).returning(jobs.c.id)).scalar_one()) for row in rows]
+
+    def _check_active(self, conn, owner: str | None, adding: int, max_active: int | None) -> None:
+        """Refuse ``adding`` more jobs when ``owner`` would then have over ``max_active`` unfinished."""
+        if max_active is None:
+            return
+        if self.engine.dialect.name == "postgresql":
+            # Serialise one owner's submissions: two concurrent ones must not both see room for one.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"jobs-owner:{owner}"})
+        active = conn.execute(
+            select(func.count()).select_from(jobs)
+            .where(_owner_is(owner), jobs.c.status.in_(("queued", "running")))
+        ).scalar_one()
+        if active + adding > max_active:
+            raise JobLimitReached(
+                f"{owner or 'this owner'} already has {active} unfinished job(s) (queued or running); "
+                f"this server allows {max_active} per user (limits.jobs_per_user)"
+                + (f" and this adds {adding}" if adding > 1 else "")
+                + ". Wait for some to finish, or cancel some on the Jobs page."
+            )
 
     def get(self, job_id: int) -> Job:
         with self.engine.connect() as conn:
@@ -134,12 +187,15 @@ class JobStore:
         *,
         status: str | Collection[str] | None = None,
         kind: str | Collection[str] | None = None,
+        owner: str | None | type[ANY_OWNER] = ANY_OWNER,
         limit: int = 200,
         offset: int = 0,
         newest_first: bool = True,
     ) -> list[Job]:
-        """Jobs, newest first, optionally only some statuses and kinds."""
+        """Jobs, newest first, optionally only some statuses and kinds, or one owner's."""
         query = select(jobs)
+        if owner is not ANY_OWNER:
+            query = query.where(_owner_is(owner))
         if status:
             statuses = [status] if isinstance(status, str) else list(status)
             unknown = set(statuses) - set(JOB_STATUSES)
@@ -152,10 +208,13 @@ class JobStore:
         with self.engine.connect() as conn:
             return [Job.from_row(row) for row in conn.execute(query)]
 
-    def counts(self) -> dict[str, int]:
-        """Number of jobs in each status (every status present, zeros included)."""
+    def counts(self, *, owner: str | None | type[ANY_OWNER] = ANY_OWNER) -> dict[str, int]:
+        """Number of jobs in each status (every status present, zeros included), or one owner's."""
+        query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        if owner is not ANY_OWNER:
+            query = query.where(_owner_is(owner))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all()
+            rows = conn.execute(query).all()
         return {status: 0 for status in JOB_STATUSES} | {status: int(n) for status, n in rows}
 
     def cancel(self, job_id: int) -> Job:
@@ -177,18 +236,19 @@ class JobStore:
                 raise StoreError(f"job {job_id} is already {row.status}; only queued or running jobs can be cancelled")
         return self.get(job_id)
 
-    def retry(self, job_id: int, *, priority: int | None = None) -> int:
-        """Queue a new job with the same kind and spec as a finished one; returns the new id.
-        The old job, its metrics and artifacts stay as they were."""
+    def retry(self, job_id: int, *, priority: int | None = None, max_active: int | None = None) -> int:
+        """Queue a new job with the same kind, spec and owner as a finished one; returns the new id.
+        The old job, its metrics and artifacts stay as they were. ``max_active`` as in ``submit``."""
         old = self.get(job_id)
         if not old.finished:
             raise StoreError(f"job {job_id} is {old.status}; only finished jobs can be retried")
         values = dict(
             kind=old.kind, spec=old.spec, status="queued", priority=old.priority if priority is None else priority,
             attempts=0, max_attempts=old.max_attempts, created_at=utcnow(), progress=0.0, cancel_requested=False,
-            parent_id=old.id,
+            parent_id=old.id, owner=old.owner,
         )
         with write_transaction(self.engine) as conn:
+            self._check_active(conn, old.owner, 1, max_active)
             return int(conn.execute(insert(jobs).values(**values).returning(jobs.c.id)).scalar_one())
 
     # ---------------------------------------------------------------- metric streams

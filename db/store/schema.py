@@ -65,11 +65,14 @@ class JobRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parent_id: Mapped[int | None] = mapped_column(BigId)
+    owner: Mapped[str | None] = mapped_column(String(64))  # the user who submitted it (shared servers)
 
     __table_args__ = (
         # The claim query: the best queued job first.
         Index("ix_jobs_status_priority_id", "status", "priority", "id"),
         Index("ix_jobs_worker_id", "worker_id"),
+        # A user's own jobs, and the per-user count of unfinished ones.
+        Index("ix_jobs_owner_status", "owner", "status"),
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -146,10 +147,17 @@ def _open_writable_store():
 
 @_store_errors
 def cmd_submit(args: argparse.Namespace) -> int:
+    from explorer.access import OPEN, sign_in
     from explorer.jobs.queue import submit
+    from explorer.settings import get_settings
 
     store = _open_writable_store()
-    job_id = submit(store, args.kind, _read_spec(args.spec), priority=args.priority, max_attempts=args.max_attempts)
+    # The shell has the store itself, so no token is needed here; with one, the job is that user's
+    # (their limit applies and they see it on the Jobs page).
+    token = args.token or os.environ.get("EXPLORER_TOKEN")
+    user = sign_in(get_settings().submit_token, token) if token else OPEN
+    job_id = submit(store, args.kind, _read_spec(args.spec), priority=args.priority, max_attempts=args.max_attempts,
+                    user=user)
     if args.json:
         _print_json({"id": job_id, "kind": args.kind, "status": "queued"})
     else:
@@ -167,16 +175,17 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_jobs_list(args: argparse.Namespace) -> int:
     from explorer.jobs.queue import open_store
 
-    jobs = open_store().list(status=args.status or None, kind=args.kind or None, limit=args.limit)
+    owner = {} if args.owner is None else {"owner": args.owner or None}
+    jobs = open_store().list(status=args.status or None, kind=args.kind or None, limit=args.limit, **owner)
     if args.json:
         _print_json([job.to_dict() for job in jobs])
         return 0
     rows = [
-        [job.id, job.kind, job.status, job.attempts, f"{job.progress:.0%}", job.device or "",
+        [job.id, job.kind, job.status, job.attempts, f"{job.progress:.0%}", job.device or "", job.owner or "",
          job.created_at.strftime("%Y-%m-%d %H:%M:%S"), (job.message or "")[:60]]
         for job in jobs
     ]
-    print(_table(rows, ["id", "kind", "status", "attempts", "progress", "device", "created (UTC)", "message"]))
+    print(_table(rows, ["id", "kind", "status", "attempts", "progress", "device", "owner", "created (UTC)", "message"]))
     return 0
 
 
@@ -249,6 +258,7 @@ def register(sub) -> None:
     p.add_argument("--spec", default="{}", help="the spec: a JSON object or the path of a JSON file (default {})")
     p.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
     p.add_argument("--max-attempts", type=int, default=3, help="starts allowed if workers die (default 3)")
+    p.add_argument("--token", help="submit as the user of this access token (default $EXPLORER_TOKEN; see `explorer token`)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_submit)
 
@@ -258,6 +268,7 @@ def register(sub) -> None:
     p = jobs.add_parser("list", help="jobs, newest first")
     p.add_argument("--status", action="append", help="only this status (repeatable)")
     p.add_argument("--kind", action="append", help="only this kind (repeatable)")
+    p.add_argument("--owner", help="only this user's jobs ('' for jobs without an owner)")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_jobs_list)

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from db.store import JobStore, utcnow
+from db.store import JobNotFound, JobStore, utcnow
+from explorer.access import may_read
 
 
 class JobInterrupted(BaseException):
@@ -58,7 +59,14 @@ class StoreContext:
         self.store.put_artifact(self.job_id, name, data, media_type)
 
     def read_artifact(self, job_id: int, name: str) -> bytes:
+        # On a shared server a user's job reads only that user's jobs: a spec naming another
+        # user's job id fails as if the job did not exist (nothing to learn by guessing ids).
+        if job_id != self.job_id and not may_read(self._owner(self.job_id), self._owner(job_id)):
+            raise JobNotFound(f"no job with id {job_id}")
         return self.store.read_artifact(job_id, name)
+
+    def _owner(self, job_id: int) -> str | None:
+        return self.store.get(job_id).owner
 
     def should_stop(self) -> bool:
         if self._stop or self.lost:
