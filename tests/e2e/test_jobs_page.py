@@ -47,3 +47,30 @@ def test_submit_watch_finish_and_cancel(new_page, tmp_path):
             assert not page.get_by_test_id("stException").count()
     finally:
         assert stop_worker(worker) == 0
+
+
+def test_a_shared_server_signs_in_and_shows_only_your_jobs(new_page, tmp_path):
+    from explorer.access import User, issue_token
+    from explorer.jobs.queue import submit
+
+    secret = "e2e-shared-secret"
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url, artifact_dir=tmp_path / "artifacts")
+    bobs = submit(store, "selftest", {"steps": 1, "size": 2}, user=User("bob", False, True))
+    env = job_env(url, tmp_path, EXPLORER_JOBS_REFRESH_S="0", EXPLORER_SUBMIT_TOKEN=secret)
+    with run_streamlit(env, log_dir=tmp_path) as base:
+        page = new_page(base + "/jobs")
+        page.get_by_text("enter your access token in the sidebar").first.wait_for(timeout=30_000)
+        assert not page.get_by_text("Submit a job").count()
+        token_box = page.get_by_label("Access token", exact=True).and_(page.get_by_test_id("stTextInputField"))
+        token_box.fill(issue_token(secret, "alice"))
+        token_box.press("Enter")
+        wait_idle(page)
+        page.get_by_text("Signed in as alice").wait_for(timeout=30_000)
+        _submit(page, "5", "0")
+        page.get_by_text("Queued job 2 (selftest).").wait_for(timeout=30_000)
+        assert [j.owner for j in store.list()] == ["alice", "bob"]
+        # The counts above the queue table and the job selector hold alice's job only.
+        assert page.get_by_test_id("stCaptionContainer").filter(has_text="queued 1").count()
+        assert not page.get_by_text(f"job {bobs}", exact=True).count()
+        assert not page.get_by_test_id("stException").count()
