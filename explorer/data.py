@@ -8,8 +8,9 @@ builtin containers, so a crafted file cannot run code.
 
 Every set is held as whole float32/int64 tensors (they fit in memory) and moved to the device
 once; batches are index slices, not a ``DataLoader`` (worker processes do not pay for sets this
-small). DARTS augmentation (random 32×32 crop of the 4-padded image and a horizontal flip) runs
-on the batch, on the device.
+small). DARTS augmentation (random 32×32 crop of the 4-padded image and a horizontal flip, then
+optionally cutout: one zeroed square per image, DeVries & Taylor 2017, as DARTS' ``--cutout``)
+runs on the batch, on the device.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Dataset:
     mean: tuple[float, ...] = ()  # per-channel normalisation applied (empty: none or global)
     std: tuple[float, ...] = ()
     augment: bool = False
+    cutout: int = 0  # side of the cutout square in pixels; 0: none
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -79,10 +81,13 @@ class Dataset:
 
     def augment_batch(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """DARTS' training augmentation on a normalised image batch: pad by 4 with black (in
-        normalised units), random crop back to size, random horizontal flip. Identity when off."""
-        if not self.augment:
-            return x
-        return darts_augment(x, self.mean, self.std, generator)
+        normalised units), random crop back to size, random horizontal flip (``augment``), then
+        ``cutout`` (when > 0). Identity when both are off."""
+        if self.augment:
+            x = darts_augment(x, self.mean, self.std, generator)
+        if self.cutout > 0:
+            x = cutout(x, self.cutout, generator)
+        return x
 
 
 class DataSpec(BaseModel):
@@ -97,6 +102,8 @@ class DataSpec(BaseModel):
     test_limit: int | None = Field(None, ge=1, description="use only the first n test samples")
     seed: int = Field(0, ge=0, description="seed of generated sets (mnist1d, synthetic) and of the digits split")
     augment: bool = Field(False, description="DARTS augmentation (random crop + flip); CIFAR only")
+    cutout: int = Field(0, ge=0, le=64, description="cutout square side in pixels, after crop + flip "
+                        "(DARTS: 16); 0: none; CIFAR only")
 
     @model_validator(mode="after")
     def _check(self) -> DataSpec:
@@ -105,6 +112,8 @@ class DataSpec(BaseModel):
         if self.augment and self.name not in ("cifar10", "cifar100"):
             raise ValueError("augment is DARTS' CIFAR augmentation (crops and flips); it does not fit "
                              f"{self.name}")
+        if self.cutout and self.name not in ("cifar10", "cifar100"):
+            raise ValueError(f"cutout is DARTS' CIFAR augmentation; it does not fit {self.name}")
         return self
 
 
@@ -124,7 +133,7 @@ def load_dataset(spec: DataSpec) -> Dataset:
     if spec.train_limit is not None or spec.test_limit is not None:
         data = replace(data, x_train=data.x_train[: spec.train_limit], y_train=data.y_train[: spec.train_limit],
                        x_test=data.x_test[: spec.test_limit], y_test=data.y_test[: spec.test_limit])
-    return replace(data, augment=spec.augment)
+    return replace(data, augment=spec.augment, cutout=spec.cutout)
 
 
 # --- built-in sets ------------------------------------------------------------------------------
@@ -354,3 +363,20 @@ def darts_augment(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...],
     cols = torch.where(flip[:, None], cols.flip(1), cols)
     out = padded[torch.arange(n, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()  # advanced indexing put channels last
+
+
+def cutout(x: Tensor, length: int, generator: torch.Generator | None = None) -> Tensor:
+    """Cutout as DARTS applies it (``utils.Cutout``, after normalisation, so the square becomes
+    the mean colour): per image, a centre drawn uniformly over all pixels and the rows/columns
+    [centre − length//2, centre + length//2) zeroed, clipped at the border (so squares near an
+    edge are smaller, and an odd length gives a side of length − 1, as in DARTS)."""
+    n, _, h, w = x.shape
+    cy = torch.randint(0, h, (n,), generator=generator, device="cpu").to(x.device)
+    cx = torch.randint(0, w, (n,), generator=generator, device="cpu").to(x.device)
+    half = length // 2
+    rows = torch.arange(h, device=x.device)[None, :]
+    cols = torch.arange(w, device=x.device)[None, :]
+    in_rows = (rows >= (cy - half)[:, None]) & (rows < (cy + half)[:, None])  # (n, h)
+    in_cols = (cols >= (cx - half)[:, None]) & (cols < (cx + half)[:, None])  # (n, w)
+    square = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]  # (n, 1, h, w)
+    return x.masked_fill(square, 0.0)

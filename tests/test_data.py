@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.data import DataSpec, darts_augment, load_dataset, read_cifar_batch, read_idx
+from explorer.data import DataSpec, cutout, darts_augment, load_dataset, read_cifar_batch, read_idx
 from explorer.errors import DataError, SpecError
 from explorer.jobs.registry import validate_model
 
@@ -143,6 +143,11 @@ def test_spec_errors_are_clear() -> None:
         validate_model(DataSpec, {"name": "digits", "augment": True}, "data")
     with pytest.raises(SpecError, match="name"):
         validate_model(DataSpec, {"name": "imagenet"}, "data")
+    with pytest.raises(SpecError, match="cutout.*digits"):
+        validate_model(DataSpec, {"name": "digits", "cutout": 4}, "data")
+    with pytest.raises(SpecError, match="cutout"):
+        validate_model(DataSpec, {"name": "cifar10", "path": "x", "cutout": -1}, "data")
+    assert DataSpec().cutout == 0  # stored specs without the field keep their behaviour
 
 
 def test_darts_augment_crops_padded_images_and_flips() -> None:
@@ -154,3 +159,56 @@ def test_darts_augment_crops_padded_images_and_flips() -> None:
     for i in range(2):
         windows = [padded[i, :, a : a + 6, b : b + 6] for a in range(5) for b in range(5)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
+
+
+def _cutout_squares(h: int, w: int, length: int) -> list[torch.Tensor]:
+    """Every mask DARTS' Cutout can draw on an h×w image: one per centre, clipped at the border."""
+    half = length // 2
+    masks = []
+    for cy in range(h):
+        for cx in range(w):
+            m = torch.zeros(h, w, dtype=torch.bool)
+            m[max(cy - half, 0) : min(cy + half, h), max(cx - half, 0) : min(cx + half, w)] = True
+            masks.append(m)
+    return masks
+
+
+@pytest.mark.parametrize("length", [6, 5])
+def test_cutout_zeros_one_clipped_square_per_image(length) -> None:
+    n, h, w = 300, 12, 10
+    x = torch.rand(n, 3, h, w) + 1.0  # no zeros of its own
+    out = cutout(x, length, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(x, x.clamp(min=1.0))  # the input is left alone
+    zero = out == 0
+    assert torch.equal(zero, zero[:, :1].expand_as(zero))  # the same square on every channel
+    assert torch.equal(out[~zero], x[~zero])  # everything else untouched
+    candidates = _cutout_squares(h, w, length)
+    side = 2 * (length // 2)  # DARTS: [c − length//2, c + length//2), so an odd length loses a pixel
+    sizes = set()
+    for i in range(n):
+        assert any(torch.equal(zero[i, 0], m) for m in candidates), i
+        rows, cols = zero[i, 0].any(1).sum().item(), zero[i, 0].any(0).sum().item()
+        assert 1 <= rows <= side and 1 <= cols <= side
+        sizes.add((rows, cols))
+    assert (side, side) in sizes and len(sizes) > 1  # full squares inside, clipped ones at the border
+    # Reproducible with a seed; another seed draws other squares.
+    again = cutout(x, length, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    assert not torch.equal(out, cutout(x, length, torch.Generator().manual_seed(1)))
+
+
+def test_cutout_follows_crop_and_flip_in_the_training_augmentation(tmp_path) -> None:
+    _write_cifar(tmp_path / "c10", "cifar10", n=4)
+    data = load_dataset(DataSpec(name="cifar10", path=str(tmp_path / "c10"), augment=True, cutout=16))
+    assert data.cutout == 16 and data.augment
+    out = data.augment_batch(data.x_train, torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)  # one generator: crop and flip draws, then the cutout's
+    expected = cutout(darts_augment(data.x_train, data.mean, data.std, g), 16, g)
+    assert torch.equal(out, expected)
+    per_image = (out == 0).all(1).flatten(1).sum(1)  # zeroed pixels on all three channels
+    assert bool((per_image >= 8 * 8).all()) and bool((per_image <= 16 * 16).all())
+    # Without cutout the augmentation draws exactly what it drew before the option existed.
+    plain = load_dataset(DataSpec(name="cifar10", path=str(tmp_path / "c10"), augment=True))
+    g = torch.Generator().manual_seed(3)
+    assert torch.equal(plain.augment_batch(plain.x_train, torch.Generator().manual_seed(3)),
+                       darts_augment(plain.x_train, plain.mean, plain.std, g))

@@ -11,7 +11,8 @@ import torch
 from explorer.cells import Cell, CellError, Edge, Genotype
 from explorer.nets import build_network, cell_parameter_count, network_kind, parameter_count
 from explorer.nets.dag import DagCell
-from explorer.nets.layers import nb201_layer
+from explorer.nets.layers import darts_layer, drop_path, nb201_layer
+from explorer.nets.spec import NetworkSpec
 from explorer.presets import PRESETS
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
@@ -46,6 +47,13 @@ def test_darts_v2_has_the_darts_papers_parameter_count() -> None:
     # DARTS (Liu et al., ICLR 2019) Table 1: 3.3M at C=36, 20 layers, CIFAR-10 (no auxiliary head);
     # the DARTS repository's train.py logs "param size = 3.349342MB".
     assert _count_on_meta(Genotype.parse(DARTS_V2), "darts", channels=36, layers=20) == 3_349_342
+    # With the auxiliary head the reported count stays the same (DARTS' count_parameters_in_MB leaves
+    # it out); the head itself: 1×1 conv 576→128, BN, 2×2 conv 128→768, BN, linear 768→10.
+    with torch.device("meta"):
+        net = build_network(Genotype.parse(DARTS_V2), "darts", channels=36, layers=20, auxiliary=True)
+    head = 576 * 128 + 2 * 128 + 128 * 768 * 4 + 2 * 768 + 768 * 10 + 10
+    assert parameter_count(net) == 3_349_342
+    assert parameter_count(net, auxiliary=True) == 3_349_342 + head
 
 
 def test_cell_parameter_count_matches_the_realised_cells() -> None:
@@ -150,3 +158,89 @@ def test_bad_cells_and_sizes_raise_cell_errors() -> None:
         build_network(darts, "darts", input_shape=(64,))
     with pytest.raises(CellError, match="NAS-Bench-201 layer"):
         build_network(Cell(("input", "output"), (Edge(0, 1, "sep_conv_3x3"),)), "nb201")
+
+
+def _darts_v2(size: int = 8, **kw) -> torch.nn.Module:
+    return build_network(Genotype.parse(DARTS_V2), "darts", input_shape=(3, size, size), num_classes=5,
+                         channels=4, layers=kw.pop("layers", 3), **kw)
+
+
+@pytest.mark.parametrize("size", [32, 8])  # DARTS' 8×8 map at 2/3 depth, and a smaller one
+def test_auxiliary_head_runs_in_training_only(size) -> None:
+    torch.manual_seed(0)
+    net = _darts_v2(size, layers=5, auxiliary=True).train()
+    x = torch.randn(3, 3, size, size)
+    logits, aux = net(x, auxiliary=True)
+    assert logits.shape == (3, 5) and aux is not None and aux.shape == (3, 5)
+    (logits.sum() + aux.sum()).backward()
+    assert all(p.grad is not None for p in net.auxiliary_head.parameters())
+    assert net(x).shape == (3, 5)  # a plain call gives the logits in every mode
+    net.eval()
+    out = net(x)
+    assert isinstance(out, torch.Tensor) and out.shape == (3, 5)
+    logits, aux = net(x, auxiliary=True)
+    assert aux is None and torch.equal(logits, out)
+    # The head reads the cell at 2/3 depth (index 2·5//3 = 3): its input channels are that cell's.
+    assert net.auxiliary_index == 3
+    assert net.auxiliary_head.features[0].in_channels == net.cells[3].out_channels
+
+
+def test_auxiliary_head_is_darts_only() -> None:
+    with pytest.raises(CellError, match="auxiliary"):
+        build_network(Cell.from_nb201(RESNET), "nb201", auxiliary=True)
+    with pytest.raises(Exception, match="auxiliary"):
+        NetworkSpec(cell=RESNET, auxiliary=True)
+    assert NetworkSpec(cell=DARTS_V2, auxiliary=True).build((3, 8, 8), 10).auxiliary_head is not None
+    assert NetworkSpec(cell=DARTS_V2).build((3, 8, 8), 10).auxiliary_head is None  # the default: as before
+
+
+def test_drop_path_zeroes_whole_samples_and_rescales_the_rest() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(4000, 2, 3, 3) + 0.5
+    assert drop_path(x, 0.0) is x
+    p = 0.3
+    out = drop_path(x, p)
+    ratio = out / x
+    kept = ratio.flatten(1)[:, 0] > 0
+    # per sample: all zero, or all exactly x / (1 − p)
+    assert torch.allclose(ratio[kept], torch.full_like(ratio[kept], 1 / (1 - p)))
+    assert torch.equal(out[~kept], torch.zeros_like(out[~kept]))
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.03  # ≈ 2.5 standard errors
+    assert abs((out.mean() / x.mean()).item() - 1) < 0.05  # the expectation is kept
+
+
+def test_drop_path_in_a_cell_skips_identities_and_is_off_in_eval() -> None:
+    # Output = sep_conv(x) + skip(x): drop-path may only ever remove the conv's term.
+    cell = Cell(("input", "output"), (Edge(0, 1, "sep_conv_3x3"), Edge(0, 1, "skip_connect")))
+    torch.manual_seed(0)
+    dag = DagCell(cell, lambda op, stride: darts_layer(op, 4, stride)).train()
+    x = torch.randn(400, 4, 5, 5)
+    conv = dag.layers["0"](x)  # train-mode BN: batch statistics, the same in every call
+    assert torch.equal(dag([x], 0.0), conv + x)  # p = 0: exactly no drop-path
+    torch.manual_seed(1)
+    out = dag([x], 0.5)
+    term = out - x
+    dropped = term.flatten(1).abs().amax(1) == 0
+    assert 120 < int(dropped.sum()) < 280  # about half of 400
+    torch.testing.assert_close(term[~dropped], conv[~dropped] / 0.5)
+    dag.eval()
+    assert torch.equal(dag([x], 0.5), dag([x], 0.0))  # eval: deterministic and unaffected
+
+
+def test_network_drop_path_zero_is_exact_and_eval_is_unaffected() -> None:
+    torch.manual_seed(0)
+    net = _darts_v2(8).train()
+    x = torch.randn(4, 3, 8, 8)
+    plain = net(x)
+    net.drop_path_prob = 0.0
+    assert torch.equal(net(x), plain)
+    net.drop_path_prob = 0.4
+    torch.manual_seed(5)
+    dropped = net(x)
+    assert not torch.equal(dropped, plain)
+    torch.manual_seed(5)
+    assert torch.equal(net(x), dropped)  # reproducible from the global seed
+    net.eval()
+    a, b = net(x), net(x)
+    net.drop_path_prob = 0.0
+    assert torch.equal(a, b) and torch.equal(a, net(x))

@@ -23,13 +23,17 @@ def _run(data: bytes, x: torch.Tensor) -> np.ndarray:
 
 
 @pytest.mark.slow  # torch.export of a DARTS network: ~7 s alone, much more on a loaded machine
-def test_darts_network_exports_and_runs_the_same_in_onnxruntime() -> None:
+@pytest.mark.parametrize("auxiliary", [False, True], ids=["plain", "auxiliary+drop-path"])
+def test_darts_network_exports_and_runs_the_same_in_onnxruntime(auxiliary) -> None:
     torch.manual_seed(0)
     # DARTS-V2: separable and dilated convs, skips (factorized reduce in the reduction cells), concat.
     net = build_network(get_preset("DARTS-V2 normal cell").cell, "darts", input_shape=(3, 8, 8), num_classes=4,
-                        channels=4, layers=3)
+                        channels=4, layers=3, auxiliary=auxiliary)
     net.train()
     net(torch.randn(8, 3, 8, 8))  # move the BN running statistics off their defaults
+    if auxiliary:  # trained with DARTS' extras: the inference graph has neither the head nor drop-path
+        net.drop_path_prob = 0.2
+        net(torch.randn(8, 3, 8, 8), auxiliary=True)
     data = export_onnx(net, (3, 8, 8))
     assert net.training  # the caller's mode is restored
     onnx.checker.check_model(onnx.load_from_string(data))

@@ -3,6 +3,7 @@
 ``build_network(cell, kind, ...)`` is the one way to realise a cell; ``cell_parameter_count``
 gives the parameters of one cell's ops at C channels as the realised network has them (the
 number the editor shows). ``network_kind(cell)`` says which network a cell naturally belongs to.
+``parameter_count`` leaves out DARTS' auxiliary head, as DARTS reports its networks' sizes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from explorer.cells import Cell, CellError, Genotype
-from explorer.nets.darts import DartsNetwork, darts_cell
+from explorer.nets.darts import AuxiliaryHeadCIFAR, DartsNetwork, darts_cell
 from explorer.nets.mlp import MLPCellNet
 from explorer.nets.nb201 import NB201Network, nb201_cell
 
@@ -21,7 +22,7 @@ NetworkKind = Literal["mlp", "nb201", "darts"]
 NETWORK_KINDS: tuple[str, ...] = ("mlp", "nb201", "darts")
 
 __all__ = [
-    "NETWORK_KINDS", "DartsNetwork", "MLPCellNet", "NB201Network", "NetworkKind", "build_network",
+    "NETWORK_KINDS", "AuxiliaryHeadCIFAR", "DartsNetwork", "MLPCellNet", "NB201Network", "NetworkKind", "build_network",
     "cell_parameter_count", "network_kind", "parameter_count",
 ]
 
@@ -50,13 +51,14 @@ def build_network(
     cells_per_stage: int = 5,
     layers: int = 8,
     reduce_cell: Cell | None = None,
+    auxiliary: bool = False,
 ) -> nn.Module:
     """Realise ``cell`` as a network of ``kind`` ('mlp', 'nb201', 'darts'; default: ``network_kind``).
 
     ``input_shape`` is one sample's shape: (C, H, W) for the conv nets; the MLP flattens it.
     Sizes: ``width`` (MLP), ``channels`` and ``cells_per_stage`` (NB201: C, N), ``channels`` and
     ``layers`` (DARTS). A ``Genotype`` brings its reduce cell; a DARTS net without one reuses the
-    normal cell for the reductions.
+    normal cell for the reductions. ``auxiliary`` adds DARTS' auxiliary head (DARTS networks only).
     """
     if isinstance(cell, Genotype):
         reduce_cell = reduce_cell if reduce_cell is not None else cell.reduce
@@ -66,6 +68,8 @@ def build_network(
         raise CellError(f"network kind must be one of {', '.join(NETWORK_KINDS)}, got {kind!r}")
     if num_classes < 1:
         raise CellError(f"num_classes must be ≥ 1, got {num_classes}")
+    if auxiliary and kind != "darts":
+        raise CellError(f"the auxiliary head is DARTS' (a darts network); this is a {kind} network")
     if kind == "mlp":
         in_features = 1
         for d in input_shape:
@@ -75,11 +79,16 @@ def build_network(
         raise CellError(f"the {kind} network takes images (channels, height, width), got input shape {input_shape}")
     if kind == "nb201":
         return NB201Network(cell, channels, cells_per_stage, num_classes, in_channels=input_shape[0])
-    return DartsNetwork(cell, reduce_cell, channels, layers, num_classes, in_channels=input_shape[0])
+    return DartsNetwork(cell, reduce_cell, channels, layers, num_classes, in_channels=input_shape[0],
+                        auxiliary=auxiliary)
 
 
-def parameter_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+def parameter_count(module: nn.Module, *, auxiliary: bool = False) -> int:
+    """Parameters of ``module``; those of DARTS auxiliary heads only with ``auxiliary=True`` (the
+    head exists for training only, and DARTS' reported sizes leave it out)."""
+    skip = set() if auxiliary else {
+        id(p) for m in module.modules() if isinstance(m, AuxiliaryHeadCIFAR) for p in m.parameters()}
+    return sum(p.numel() for p in module.parameters() if id(p) not in skip)
 
 
 def cell_parameter_count(cell: Cell, channels: int, kind: str | None = None) -> int:

@@ -6,6 +6,9 @@ incoming edges' layers, in topological order, and the output either sums its inc
 one whose source no input reaches, exactly as in the reference code, so parameter counts match it.
 A node that no live edge enters holds zeros, which is what the references compute through their
 ``Zero`` ops.
+
+In training, ``drop_path_prob`` > 0 applies DARTS' drop-path to every layer's output except the
+identities (stride-1 skips), as DARTS' ``Cell.forward`` does.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from explorer.cells import Cell, CellError
+from explorer.nets.layers import drop_path
 
 # make_layer(op, stride) -> module; stride is 2 only for edges out of an input of a reduction cell.
 LayerFactory = Callable[[str, int], nn.Module]
@@ -46,11 +50,12 @@ class DagCell(nn.Module):
         """How many node-widths the output has (1 when the output sums)."""
         return max(1, len(self.concat_nodes))
 
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+    def forward(self, inputs: Sequence[Tensor], drop_path_prob: float = 0.0) -> Tensor:
         if len(inputs) != len(self.cell.inputs):
             raise ValueError(f"cell has {len(self.cell.inputs)} inputs, got {len(inputs)} tensors")
         states: dict[int, Tensor] = dict(zip(self.cell.inputs, inputs, strict=True))
         zeros: Tensor | None = None
+        drop = drop_path_prob if self.training else 0.0
 
         def zero_state() -> Tensor:
             nonlocal zeros
@@ -64,7 +69,10 @@ class DagCell(nn.Module):
                 continue
             total: Tensor | None = None
             for i, src in self._incoming[v]:
-                y = self.layers[str(i)](states[src])
+                layer = self.layers[str(i)]
+                y = layer(states[src])
+                if drop > 0.0 and not isinstance(layer, nn.Identity):
+                    y = drop_path(y, drop)
                 total = y if total is None else total + y
             states[v] = total if total is not None else zero_state()
         if self.concat_nodes:

@@ -5,6 +5,7 @@ NB201 ops follow ``xautodl/models/cell_operations.py`` (ReLU-Conv-BN, 3×3 avera
 repository (separable convs applied twice, dilated convs, pools, factorized reduce on stride-2
 skips). Keeping the same layers and order means the parameter counts match the benchmarks to the
 parameter. ``none`` edges get no module at all: they contribute nothing to a node's sum.
+``drop_path`` is DARTS' regulariser on an op's output (``cnn/utils.py``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,17 @@ class Pool(nn.Module):
         if self.preprocess is not None:
             x = self.preprocess(x)
         return self.pool(x)
+
+
+def drop_path(x: Tensor, p: float) -> Tensor:
+    """Zero whole samples of an op's output with probability ``p`` and scale the kept ones by
+    1/(1−p), so the expectation is unchanged (DARTS' ``drop_path``). Out of place; the mask is
+    drawn from the global generator on ``x``'s device."""
+    if p <= 0.0:
+        return x
+    keep = 1.0 - p
+    mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x / keep * mask
 
 
 def nb201_layer(op: str, c_in: int, c_out: int, stride: int) -> nn.Module:

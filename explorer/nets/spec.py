@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
 from explorer.cells import Cell, CellError, Genotype, parse_cell
@@ -29,6 +29,8 @@ class NetworkSpec(BaseModel):
     channels: int = Field(16, ge=2, le=1024, description="C of the NB201/DARTS network")
     cells_per_stage: int = Field(5, ge=0, le=64, description="N of the NB201 network")
     layers: int = Field(8, ge=1, le=64, description="cells of the DARTS network")
+    auxiliary: bool = Field(False, description="DARTS' auxiliary head after the cell at 2/3 depth, used in "
+                            "training only (darts networks; its loss weight is the train spec's auxiliary_weight)")
 
     @field_validator("cell")
     @classmethod
@@ -38,6 +40,12 @@ class NetworkSpec(BaseModel):
         except CellError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _auxiliary_is_darts(self) -> NetworkSpec:
+        if self.auxiliary and self.kind() != "darts":
+            raise ValueError(f"auxiliary is DARTS' auxiliary head; it needs a darts network, this one is {self.kind()}")
+        return self
 
     def parsed_cell(self) -> Cell | Genotype:
         return parse_network_cell(self.cell)
@@ -52,4 +60,4 @@ class NetworkSpec(BaseModel):
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         return build_network(self.parsed_cell(), self.kind(), input_shape=input_shape, num_classes=num_classes,
                              width=self.width, channels=self.channels, cells_per_stage=self.cells_per_stage,
-                             layers=self.layers)
+                             layers=self.layers, auxiliary=self.auxiliary)
