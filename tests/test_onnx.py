@@ -73,3 +73,21 @@ def test_cli_and_weights_errors_are_clear(tmp_path, capsys) -> None:
         load_weights(other, save_weights(small))
     with pytest.raises(DataError, match="not a safetensors file"):
         load_weights(other, b"not safetensors")
+
+
+def test_weights_of_a_network_trained_with_an_auxiliary_head_load_into_the_inference_network() -> None:
+    from explorer.presets import get_preset as preset
+
+    cell = preset("DARTS-V2 normal cell").cell
+    torch.manual_seed(0)
+    trained = build_network(cell, "darts", input_shape=(3, 32, 32), channels=4, layers=3, auxiliary=True)
+    plain = build_network(cell, "darts", input_shape=(3, 32, 32), channels=4, layers=3)
+    load_weights(plain, save_weights(trained))  # the head's weights are left out, nothing else
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(plain.eval()(x), trained.eval()(x))
+    extra = save_weights(plain)
+    from explorer.errors import DataError
+
+    with pytest.raises(DataError, match="missing auxiliary_head"):  # the other way round is still refused
+        load_weights(trained, extra)

@@ -11,6 +11,9 @@ from torch import nn
 from explorer.errors import DataError
 
 WEIGHTS_MEDIA_TYPE = "application/vnd.safetensors"
+# Parts a network has only while training (DARTS' auxiliary head): weights saved with them load into
+# the same network built without them, the inference graph (e.g. for ONNX export).
+TRAINING_ONLY_PREFIXES = ("auxiliary_head.",)
 
 
 def save_weights(model: nn.Module, metadata: dict[str, str] | None = None) -> bytes:
@@ -25,6 +28,7 @@ def load_weights(model: nn.Module, data: bytes, *, what: str = "weights") -> Non
     except (SafetensorError, ValueError, OSError) as exc:
         raise DataError(f"{what}: not a safetensors file ({exc})") from None
     own = model.state_dict()
+    state = {k: v for k, v in state.items() if k in own or not k.startswith(TRAINING_ONLY_PREFIXES)}
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
