@@ -13,6 +13,16 @@ import torch
 
 from db.store import Job, JobStore, StoreError
 from explorer.errors import USER_ERRORS
+from explorer.experiment_figures import (
+    bands_csv,
+    hessian_figures,
+    interpolation_figure,
+    nngp_check_figure,
+    seed_groups,
+    surface_figures,
+    training_curves_figure,
+    variance_heatmap,
+)
 from explorer.jobs.queue import JobView, open_store
 from explorer.onnx_export import ONNX_MEDIA_TYPE, export_onnx
 from explorer.settings import get_settings
@@ -182,41 +192,18 @@ def _curves_tab(store: JobView) -> None:
                               help="jobs with the same network, cell and dataset are pooled")
     if not chosen:
         return
-    groups: dict[str, list[Job]] = {}
-    for job in chosen:
-        spec = dict(job.spec or {})
-        key = json.dumps({k: v for k, v in spec.items() if k != "seed"}, sort_keys=True) if pooled else str(job.id)
-        groups.setdefault(key, []).append(job)
-    fig = go.Figure()
-    rows = []
-    for members in groups.values():
-        frames = [store.metrics_frame(j.id, names=[metric]) for j in members]
-        band = curve_band(frames, x)
-        if band.empty:
-            continue
+    bands = []
+    for members in seed_groups(chosen, pooled):
+        band = curve_band([store.metrics_frame(j.id, names=[metric]) for j in members], x)
         label = _label(members[0]).split(" · seed")[0] + (f" (n={len(members)})" if len(members) > 1 else "")
-        if len(members) > 1:
-            fig.add_trace(go.Scatter(x=list(band[x]) + list(band[x])[::-1],
-                                     y=list(band["mean"] + band["std"]) + list(band["mean"] - band["std"])[::-1],
-                                     fill="toself", opacity=0.2, line={"width": 0}, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=band[x], y=band["mean"], mode="lines+markers", name=label))
-        rows += [{"curve": label, x: r[x], "mean": r["mean"], "std": r["std"], "n": r["n"]} for _, r in band.iterrows()]
-    fig.update_layout(xaxis_title=x, yaxis_title=CURVE_METRICS[metric], height=480, legend={"orientation": "h"})
+        bands.append((label, band))
+    fig = training_curves_figure(bands, x, CURVE_METRICS[metric])
     st.plotly_chart(fig, width="stretch")
-    csv = "\n".join([f"curve,{x},mean,std,n"] + [f"\"{r['curve']}\",{r[x]},{r['mean']},{r['std']},{r['n']}"
-                                                  for r in rows]).encode()
+    csv = bands_csv(bands, x)
     _downloads(fig, "training_curves", csv, "training_curves.csv", "text/csv")
 
 
 # ------------------------------------------------------------------------------------------ surfaces
-
-
-def _surface_figures(alpha: np.ndarray, beta: np.ndarray, z: np.ndarray, title: str) -> tuple[go.Figure, go.Figure]:
-    contour = go.Figure(go.Contour(x=alpha, y=beta, z=z, colorbar={"title": title}, contours={"showlabels": True}))
-    contour.update_layout(xaxis_title="α (direction 1)", yaxis_title="β (direction 2)", height=520)
-    surface = go.Figure(go.Surface(x=alpha, y=beta, z=z, colorbar={"title": title}))
-    surface.update_layout(scene={"xaxis_title": "α", "yaxis_title": "β", "zaxis_title": title}, height=560)
-    return contour, surface
 
 
 def _landscape_tab(store: JobView) -> None:
@@ -228,7 +215,7 @@ def _landscape_tab(store: JobView) -> None:
         return
     which = st.radio("Show", ["loss", "acc"], horizontal=True, key="exp_contour_z",
                      format_func=lambda v: "loss" if v == "loss" else "accuracy")
-    contour, surface = _surface_figures(arrays["alpha"], arrays["beta"], arrays[which], which)
+    contour, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays[which], which)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(contour, width="stretch")
@@ -238,10 +225,7 @@ def _landscape_tab(store: JobView) -> None:
         _downloads(surface, f"surface_{job.id}", store.read_artifact(job.id, "contour.npz"), "contour.npz",
                    "application/x-npz")
     if len(arrays["interp_t"]):
-        line = go.Figure(go.Scatter(x=arrays["interp_t"], y=arrays[f"interp_{which}"], mode="lines+markers"))
-        line.add_vline(x=0, line_dash="dot", annotation_text="init")
-        line.add_vline(x=1, line_dash="dot", annotation_text="trained")
-        line.update_layout(xaxis_title="t in (1 − t)·w_init + t·w*", yaxis_title=which, height=380)
+        line = interpolation_figure(arrays["interp_t"], arrays[f"interp_{which}"], which)
         st.plotly_chart(line, width="stretch")
         _downloads(line, f"interpolation_{job.id}")
     st.caption(f"Job #{job.id}: {json.dumps(job.result)}")
@@ -255,9 +239,8 @@ def _variance_tab(store: JobView) -> None:
     arrays = _arrays(store, job.id, "grad_variance.npz")
     if arrays is None:
         return
-    heat = go.Figure(go.Heatmap(x=arrays["alpha"], y=arrays["beta"], z=arrays["sqrt_g"], colorbar={"title": "√g"}))
-    heat.update_layout(xaxis_title="α", yaxis_title="β", height=520)
-    _, surface = _surface_figures(arrays["alpha"], arrays["beta"], arrays["sqrt_g"], "√g")
+    heat = variance_heatmap(arrays["alpha"], arrays["beta"], arrays["sqrt_g"])
+    _, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays["sqrt_g"], "√g")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(heat, width="stretch")
@@ -275,15 +258,10 @@ def _hessian_tab(store: JobView) -> None:
     arrays = _arrays(store, job.id, "hessian.npz")
     if arrays is None:
         return
-    values = arrays["eigenvalues"]
-    bars = go.Figure(go.Bar(x=[f"λ{i + 1}" for i in range(len(values))], y=values))
-    bars.update_layout(yaxis_title="eigenvalue", height=380)
+    bars, traces = hessian_figures(arrays["eigenvalues"], arrays["traces"])
     st.plotly_chart(bars, width="stretch")
     _downloads(bars, f"hessian_{job.id}", store.read_artifact(job.id, "hessian.npz"), "hessian.npz",
                "application/x-npz")
-    traces = go.Figure([go.Scatter(y=row[np.isfinite(row)], mode="lines", name=f"λ{i + 1}")
-                        for i, row in enumerate(arrays["traces"])])
-    traces.update_layout(xaxis_title="power iteration", yaxis_title="Rayleigh quotient", height=360)
     st.plotly_chart(traces, width="stretch")
 
 
@@ -292,22 +270,10 @@ def _nngp_tab(store: JobView) -> None:
     if job is None:
         return
     result = job.result or {}
-    widths = result.get("widths", [])
-    if not widths:
+    fig = nngp_check_figure(result)
+    if fig is None:
         st.warning("This job stored no widths.")
         return
-    m = [w["width"] for w in widths]
-    fig = go.Figure(go.Scatter(x=m, y=[w["lambda_min"] for w in widths], mode="markers",
-                               error_y={"type": "data", "array": [w["lambda_min_se"] for w in widths]},
-                               name="empirical λmin (± SE over seeds)"))
-    for name, dash in (("exact", "solid"), ("sum_rule", "dash"), ("eq12", "dot")):
-        value = (result.get(name) or {}).get("lambda_min")
-        if value is not None:
-            fig.add_trace(go.Scatter(x=[min(m), max(m)], y=[value, value], mode="lines", line={"dash": dash},
-                                     name={"exact": "exact DAG kernel", "sum_rule": "sum rule (Chen et al.)",
-                                           "eq12": "Eq. 12 bound"}[name]))
-    fig.update_layout(xaxis_type="log", xaxis_title="width m", yaxis_title="λmin of the 2×2 output kernel",
-                      height=440)
     st.plotly_chart(fig, width="stretch")
     verdict = "within sampling error at every width" if result.get("consistent") else "deviates at some width"
     st.caption(f"K0 = {result.get('k0')}; empirical vs exact: {verdict}.")
