@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 from db.warehouse import TABLE_COLUMNS, Filter
 from explorer.benchmark_analysis import ReachableRegion
+from explorer.benchmark_figures import figure5
 from explorer.cells import parse_cell
 from explorer.errors import UserError
 from explorer.settings import get_settings
@@ -129,37 +128,7 @@ if groups.empty:
     st.info("No architecture with defined d̄/m̄ matches these filters.")
 else:
     extent = wh.space_extent(rs.space)
-    region = ReachableRegion(extent["max_paths"], extent["max_depth"])
-    d_max = max(float(groups["effective_depth"].max()), region.max_depth) * 1.08
-    m_max = float(groups["effective_width"].max()) * 1.15
-    edge = region.boundary(d_max)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.r_[edge["depth"], edge["depth"][::-1]],
-                             y=np.r_[np.minimum(edge["upper"], m_max), np.full(len(edge["depth"]), m_max)],
-                             fill="toself", fillcolor="rgba(128,128,128,0.25)", line={"width": 0},
-                             name="unreachable (m̄·d̄ > max paths)", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=np.r_[edge["depth"], edge["depth"][::-1]],
-                             y=np.r_[np.zeros(len(edge["depth"])), np.minimum(edge["lower"], m_max)[::-1]],
-                             fill="toself", fillcolor="rgba(128,128,128,0.25)", line={"width": 0},
-                             name="unreachable (m̄·d̄ < 1)", hoverinfo="skip"))
-    if region.max_depth < d_max:
-        fig.add_vrect(x0=region.max_depth, x1=d_max, fillcolor="rgba(128,128,128,0.25)", line_width=0)
-    std = groups["std_acc"].fillna(0.0)
-    size = 8 + 40 * std / max(float(std.max()), 1e-9)
-    fig.add_trace(go.Scatter(
-        x=groups["effective_depth"], y=groups["effective_width"], mode="markers", name="(d̄, m̄) groups",
-        marker={"size": size, "color": groups["mean_acc"], "colorscale": "Viridis", "showscale": True,
-                "colorbar": {"title": "mean acc %"}, "line": {"width": 0.5, "color": "black"}},
-        customdata=np.c_[groups["n"], groups["mean_acc"], std],
-        hovertemplate="d̄ %{x:.3f}, m̄ %{y:.3f}<br>n %{customdata[0]}<br>mean %{customdata[1]:.2f} %"
-                      "<br>std %{customdata[2]:.2f}<extra></extra>"))
-    if box is not None:
-        fig.add_shape(type="rect", x0=box.center_depth - F_BOX * box.radius_depth,
-                      x1=box.center_depth + F_BOX * box.radius_depth,
-                      y0=box.center_width - F_BOX * box.radius_width, y1=box.center_width + F_BOX * box.radius_width,
-                      line={"color": "crimson", "dash": "dash"}, name="box")
-    fig.update_layout(xaxis_title="effective depth d̄", yaxis_title="effective width m̄", height=480,
-                      xaxis_range=[0, d_max], yaxis_range=[0, m_max], legend={"orientation": "h", "y": -0.2})
+    fig = figure5(groups, ReachableRegion(extent["max_paths"], extent["max_depth"]), box, f=F_BOX)
     st.plotly_chart(fig, key="figure5")
     st.caption("Bubble size: standard deviation of accuracy within the group. Dashed: the space's box (f = ½). "
                "Grey: unreachable (d̄, m̄).")

@@ -1,0 +1,55 @@
+"""Plotly figures of benchmark data: Chen et al.'s Figure 5 (accuracy over the (d̄, m̄) plane).
+
+Pure functions from warehouse aggregates to ``plotly.graph_objects.Figure``; the Warehouse page
+only shows them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from explorer.benchmark_analysis import ReachableRegion
+from explorer.spaces import Box
+
+UNREACHABLE = "rgba(128,128,128,0.25)"
+
+
+def figure5(groups: pd.DataFrame, region: ReachableRegion, box: Box | None = None, *, f: float = 0.5) -> go.Figure:
+    """One bubble per distinct (d̄, m̄): colour = mean accuracy, size = its standard deviation;
+    grey where no cell can be (``region``); dashed, the space's box shrunk to ``f``.
+
+    ``groups`` has columns effective_depth, effective_width, n, mean_acc, std_acc
+    (``Warehouse.figure5``)."""
+    d_max = max(float(groups["effective_depth"].max()), region.max_depth) * 1.08
+    m_max = float(groups["effective_width"].max()) * 1.15
+    edge = region.boundary(d_max)
+    there_and_back = np.r_[edge["depth"], edge["depth"][::-1]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=there_and_back,
+                             y=np.r_[np.minimum(edge["upper"], m_max), np.full(len(edge["depth"]), m_max)],
+                             fill="toself", fillcolor=UNREACHABLE, line={"width": 0},
+                             name="unreachable (m̄·d̄ > max paths)", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=there_and_back,
+                             y=np.r_[np.zeros(len(edge["depth"])), np.minimum(edge["lower"], m_max)[::-1]],
+                             fill="toself", fillcolor=UNREACHABLE, line={"width": 0},
+                             name="unreachable (m̄·d̄ < 1)", hoverinfo="skip"))
+    if region.max_depth < d_max:
+        fig.add_vrect(x0=region.max_depth, x1=d_max, fillcolor=UNREACHABLE, line_width=0)
+    std = groups["std_acc"].fillna(0.0)
+    size = 8 + 40 * std / max(float(std.max()), 1e-9)
+    fig.add_trace(go.Scatter(
+        x=groups["effective_depth"], y=groups["effective_width"], mode="markers", name="(d̄, m̄) groups",
+        marker={"size": size, "color": groups["mean_acc"], "colorscale": "Viridis", "showscale": True,
+                "colorbar": {"title": "mean acc %"}, "line": {"width": 0.5, "color": "black"}},
+        customdata=np.c_[groups["n"], groups["mean_acc"], std],
+        hovertemplate="d̄ %{x:.3f}, m̄ %{y:.3f}<br>n %{customdata[0]}<br>mean %{customdata[1]:.2f} %"
+                      "<br>std %{customdata[2]:.2f}<extra></extra>"))
+    if box is not None:
+        fig.add_shape(type="rect", x0=box.center_depth - f * box.radius_depth, x1=box.center_depth + f * box.radius_depth,
+                      y0=box.center_width - f * box.radius_width, y1=box.center_width + f * box.radius_width,
+                      line={"color": "crimson", "dash": "dash"}, name="box")
+    fig.update_layout(xaxis_title="effective depth d̄", yaxis_title="effective width m̄", height=480,
+                      xaxis_range=[0, d_max], yaxis_range=[0, m_max], legend={"orientation": "h", "y": -0.2})
+    return fig

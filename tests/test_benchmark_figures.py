@@ -1,0 +1,37 @@
+"""Chen et al.'s Figure 5 as the Warehouse page draws it, built without Streamlit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from explorer.benchmark_analysis import ReachableRegion
+from explorer.benchmark_figures import figure5
+from explorer.spaces import space_box
+
+GROUPS = pd.DataFrame({"effective_depth": [1.0, 1.5, 2.0], "effective_width": [3.0, 2.0, 1.0], "n": [10, 4, 1],
+                       "mean_acc": [92.0, 90.0, 70.0], "std_acc": [0.5, 2.0, None]})
+
+
+def test_figure5_colours_by_mean_sizes_by_std_and_greys_the_unreachable() -> None:
+    region = ReachableRegion(max_paths=6, max_depth=3)
+    fig = figure5(GROUPS, region, space_box("nb201"))
+    grey_high, grey_low, bubbles = fig.data
+    assert grey_high.name.startswith("unreachable") and grey_low.name.startswith("unreachable")
+    np.testing.assert_array_equal(bubbles.marker.color, GROUPS["mean_acc"])
+    np.testing.assert_allclose(bubbles.marker.size, [18, 48, 8])  # 8 + 40·std/max std; a missing std is 0
+    d_max = 3 * 1.08
+    assert fig.layout.xaxis.range == (0, d_max)
+    # Above m̄ = max_paths/d̄ nothing is reachable: the upper grey area starts on that curve.
+    depth = np.asarray(grey_high.x[:200])
+    np.testing.assert_allclose(np.asarray(grey_high.y[:200]), np.minimum(6 / depth, 3.0 * 1.15))
+    box = next(s for s in fig.layout.shapes if s.type == "rect" and s.line.dash == "dash")
+    nb = space_box("nb201")
+    assert box.x0 == nb.center_depth - 0.5 * nb.radius_depth and box.y1 == nb.center_width + 0.5 * nb.radius_width
+
+
+def test_figure5_without_a_box_and_with_deep_cells() -> None:
+    fig = figure5(GROUPS, ReachableRegion(max_paths=6, max_depth=1.5))
+    assert not [s for s in fig.layout.shapes if s.type == "rect" and s.line.dash == "dash"]
+    # d̄ beyond the deepest path is greyed too.
+    assert any(s.x0 == 1.5 for s in fig.layout.shapes)
