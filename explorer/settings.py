@@ -16,6 +16,7 @@ folder; relative paths in environment variables are relative to the working dire
 | submit_token | EXPLORER_SUBMIT_TOKEN | (none) | makes the server shared: jobs need a token, each user sees only their own (the operator's token; `explorer token NAME` prints users' tokens) |
 | worker.devices | EXPLORER_WORKER_DEVICES | (per command) | default `--devices` of `explorer worker` (cpu) and `explorer serve` (all) |
 | worker.slots | EXPLORER_WORKER_SLOTS | 1 | default `--slots`: concurrent jobs per device |
+| worker.threads | EXPLORER_WORKER_THREADS | (cores ÷ job slots on the host) | default `--threads`: CPU threads each job may use |
 | limits.grid_steps | EXPLORER_MAX_GRID_STEPS | 201 | most grid points per axis a loss-landscape job may ask for |
 | limits.epochs | EXPLORER_MAX_EPOCHS | 10000 | most epochs a train job may ask for |
 | limits.upload_mb | EXPLORER_MAX_UPLOAD_MB | 5 | largest file the web app accepts, MB (`explorer serve`) |
@@ -45,6 +46,7 @@ class Settings:
     submit_token: str | None = None
     worker_devices: str | None = None  # None: each command keeps its own default
     worker_slots: int = 1
+    worker_threads: int | None = None  # None: the host's cores split among its job slots
     max_grid_steps: int = 201
     max_epochs: int = 10000
     max_upload_mb: int = 5
@@ -70,6 +72,7 @@ _FIELDS = (
     _Field("submit_token", "EXPLORER_SUBMIT_TOKEN", "submit_token", str),
     _Field("worker.devices", "EXPLORER_WORKER_DEVICES", "worker_devices", str),
     _Field("worker.slots", "EXPLORER_WORKER_SLOTS", "worker_slots", int),
+    _Field("worker.threads", "EXPLORER_WORKER_THREADS", "worker_threads", int),
     _Field("limits.grid_steps", "EXPLORER_MAX_GRID_STEPS", "max_grid_steps", int),
     _Field("limits.epochs", "EXPLORER_MAX_EPOCHS", "max_epochs", int),
     _Field("limits.upload_mb", "EXPLORER_MAX_UPLOAD_MB", "max_upload_mb", int),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from db.store import JobStore
+from explorer.errors import UserError
 from explorer.jobs.queue import submit
+from explorer.jobs.worker import Worker, usable_cpus
 from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -31,6 +33,10 @@ def test_two_workers_run_100_jobs_each_exactly_once(tmp_path):
     assert len({j.worker_id for j in jobs}) == 2  # both workers took part
     assert len({j.pid for j in jobs}) == 100  # a process of its own for every job
     assert all(w.stopped_at is not None for w in store.workers(include_stopped=True))
+    # Each job got a share of the cores: all of them before the second worker registered, half after.
+    cpus = usable_cpus()
+    assert {j.result["threads"] for j in jobs} <= {cpus, max(1, cpus // 2)}
+    assert jobs[-1].result["threads"] == max(1, cpus // 2)
 
 
 def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
@@ -48,7 +54,7 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
     assert "shut down" in job.message
     assert store.metrics(job_id)  # it had started writing its stream
 
-    second = start_worker(env, tmp_path / "logs", "--max-jobs", "1")
+    second = start_worker(env, tmp_path / "logs", "--max-jobs", "1", "--threads", "1")
     try:
         assert second.wait(120) == 0
     finally:
@@ -56,6 +62,36 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
     job = store.get(job_id)
     assert (job.status, job.attempts) == ("succeeded", 1)
     assert job.result["steps"] == 40
+    assert job.result["threads"] == 1  # --threads
+
+
+class _Executor:
+    name = "local"
+
+    def job_kinds(self) -> dict[str, bool]:
+        return {}
+
+
+def test_a_hosts_cores_are_split_among_the_job_slots_of_its_live_workers(tmp_path, monkeypatch):
+    import socket
+
+    from explorer.jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "usable_cpus", lambda: 16)
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    me = Worker(store, devices=["cpu"], slots=2, executor=_Executor())
+    assert me._threads_per_job() == 8  # not registered yet: its own two slots
+    store.register_worker("other", host=socket.gethostname(), pid=1, devices=["cpu", "cuda:0"], slots=3,
+                          executor="local")
+    store.register_worker("elsewhere", host="another-host", pid=1, devices=["cpu"], slots=8, executor="local")
+    assert me._threads_per_job() == 16 // 6  # the other worker's 2 devices × 3 slots on this host
+    store.register_worker(me.worker_id, host=socket.gethostname(), pid=2, devices=["cpu"], slots=2, executor="local")
+    assert me._threads_per_job() == 2  # 16 cores ÷ 8 slots
+    store.stop_worker("other")
+    assert me._threads_per_job() == 8
+    assert Worker(store, executor=_Executor(), threads=3)._threads_per_job() == 3
+    with pytest.raises(UserError, match="--threads"):
+        Worker(store, executor=_Executor(), threads=0)
 
 
 def test_serve_starts_the_app_and_a_worker_and_stops_both(tmp_path):

@@ -63,7 +63,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             raise UserError("--ray-address needs --executor ray")
         executor = LocalExecutor()  # its fork server imports the kinds while we do the same below
     store = open_store()
-    worker = Worker(store, devices=devices, slots=args.slots, executor=executor, config=config)
+    threads = settings.worker_threads if args.threads is None else args.threads
+    worker = Worker(store, devices=devices, slots=args.slots, executor=executor, config=config, threads=threads)
     worker.install_signal_handlers()  # after Ray, which installs its own
     return worker.run(max_jobs=args.max_jobs)
 
@@ -238,6 +239,8 @@ def register(sub) -> None:
     p.add_argument("--devices", default=None,
                    help="cpu, all (every GPU), or e.g. cuda:0,cuda:1 (default: worker.devices setting, else cpu)")
     p.add_argument("--slots", type=int, default=None, help="concurrent jobs per device (default: worker.slots, 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads per job (default: worker.threads, else the host's cores ÷ its job slots)")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: a process per job here; ray: a Ray task per job (needs requirements-ray.txt)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a private local one)")

@@ -35,6 +35,7 @@ class Attempt:
     device: str  # what the kind sees: "cpu" or "cuda"
     cuda_visible_devices: str | None  # pin to one GPU ("0"), hide all (""), or leave as is (None)
     worker_pid: int | None = None  # the job dies with this process (local executor)
+    threads: int | None = None  # CPU threads torch may use in this job (None: torch's default)
 
 
 def _jsonable(value: Any) -> Any:
@@ -73,12 +74,23 @@ def _die_with(worker_pid: int) -> None:
     threading.Thread(target=watch, name="die-with-worker", daemon=True).start()
 
 
+def _limit_threads(threads: int) -> None:
+    """Torch's intra-op pool, and the OpenMP/BLAS pools of anything the job starts, at ``threads``."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def run_attempt(attempt: Attempt, *, own_process: bool = True) -> int:
     """Run the attempt; returns an exit code. ``own_process``: this process exists only for the
     job (set up signals, a new process group, death with the parent)."""
     if attempt.cuda_visible_devices is not None:
         # Before anything touches CUDA: torch reads it on first use, so the job sees one device.
         os.environ["CUDA_VISIBLE_DEVICES"] = attempt.cuda_visible_devices
+    if attempt.threads is not None:
+        _limit_threads(attempt.threads)
     store = JobStore(attempt.db_url, artifact_dir=attempt.artifact_dir, migrate=False)
     ctx = StoreContext(store, attempt.job_id, attempt.attempt, attempt.device)
     if own_process:

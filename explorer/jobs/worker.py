@@ -61,6 +61,14 @@ class WorkerConfig:
         return config
 
 
+def usable_cpus() -> int:
+    """Cores this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def cuda_device_count() -> int:
     try:
         import torch
@@ -105,12 +113,15 @@ class Worker:
     devices: Sequence[str] = ("cpu",)
     slots: int = 1  # concurrent jobs per device
     executor: Executor = field(default_factory=LocalExecutor)
+    threads: int | None = None  # CPU threads per job; None: this host's cores shared by all its job slots
     config: WorkerConfig = field(default_factory=WorkerConfig)
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:
         if self.slots < 1:
             raise UserError("--slots must be at least 1")
+        if self.threads is not None and self.threads < 1:
+            raise UserError("--threads must be at least 1")
         self.kinds: dict[str, bool] = dict(self.executor.job_kinds())  # name → uses a GPU
         self.gpu_kinds = sorted(k for k, uses_gpu in self.kinds.items() if uses_gpu)
         self.running: dict[int, _Running] = {}
@@ -203,6 +214,23 @@ class Worker:
                 return device
         return None
 
+    def _threads_per_job(self) -> int | None:
+        """CPU threads for the next job. Torch's default (one per core in every job) makes jobs on
+        a shared host wait on each other's spinning threads: two workers on 2 cores ran a 0.7 s
+        job in over 100 s (bench/load.py). So, unless set, the host's cores are split among the
+        job slots of every live worker on this host (the workers table knows them)."""
+        if self.threads is not None:
+            return self.threads
+        if self.executor.name != "local":
+            return None  # Ray gives each task its num_cpus (1) and sets OMP_NUM_THREADS itself
+        host = socket.gethostname()
+        try:
+            slots = sum(len(w.devices) * w.slots for w in self.store.workers()
+                        if w.host == host and w.alive(self.config.lease_s))
+        except DBAPIError:
+            slots = 0
+        return max(1, usable_cpus() // max(slots, len(self.devices) * self.slots))
+
     def _claim_one(self) -> bool:
         device = self._free_device()
         if device is None:
@@ -223,6 +251,7 @@ class Worker:
             # Pin a GPU job to its one device; hide GPUs from CPU work. Ray assigns GPUs itself.
             cuda_visible_devices=None if self.executor.name == "ray" else (device.split(":")[1] if kind_gpu else ""),
             worker_pid=os.getpid() if self.executor.name == "local" else None,
+            threads=self._threads_per_job(),
         )
         try:
             handle = self.executor.start(attempt, kind_gpu)

@@ -61,6 +61,7 @@ def run(spec: SelftestSpec, ctx: JobContext) -> dict[str, Any]:
     return {
         "device": str(device) + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""),
         "torch": torch.__version__,
+        "threads": torch.get_num_threads(),  # what the worker gave this job (see Worker._threads_per_job)
         "first_loss": first_loss,
         "final_loss": loss,
         "steps": spec.steps,
