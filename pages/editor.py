@@ -406,11 +406,14 @@ if tab_graph.open:
                             key="w_channels", on_change=_remember, args=("w_channels",))
             st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
                                mime="text/html", help="A standalone vis-network page (pyvis), works offline.")
+            # Data as callables: made on click, so no rerun leaves a stale media file behind (with
+            # eager data a busy tab fetched files the next rerun had dropped: 404s in bench/load.py).
             if cell.kind == "nb201":
-                st.download_button("NB201 arch string", cell.to_nb201(), file_name="cell_nb201.txt")
+                st.download_button("NB201 arch string", cell.to_nb201, file_name="cell_nb201.txt", mime="text/plain")
             if cell.kind == "darts":
-                st.download_button("Genotype text", cell.to_genotype().to_text(), file_name="genotype.txt")
-            st.download_button("Cell JSON", cell.to_json_text(), file_name="cell.json", mime="application/json")
+                st.download_button("Genotype text", lambda: cell.to_genotype().to_text(), file_name="genotype.txt",
+                                   mime="text/plain")
+            st.download_button("Cell JSON", cell.to_json_text, file_name="cell.json", mime="application/json")
             st.code(cell.to_text(), language=None, wrap_lines=True)
 
 if tab_paths.open:

@@ -93,10 +93,11 @@ def _arrays(store: JobView, job_id: int, name: str) -> dict[str, np.ndarray] | N
 
 def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: str = "", mime: str = "") -> None:
     cols = st.columns(3)
-    cols[0].download_button("Figure (HTML)", fig.to_html(include_plotlyjs="cdn").encode(), f"{key}.html",
+    # Callables: the file is made on click (not on every rerun) and never goes stale between reruns.
+    cols[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn").encode(), f"{key}.html",
                             "text/html", key=f"{key}_html")
     if data is not None:
-        cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", data, data_name, mime,
+        cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", lambda: data, data_name, mime,
                                 key=f"{key}_data")
     if cols[2].button("Figure (PNG)", key=f"{key}_png_make", help="rendered with kaleido (needs Chromium)"):
         try:

@@ -128,10 +128,10 @@ st.dataframe(table.drop(columns=["proxy_source"]), hide_index=True, key="nasf_ab
 ablation = table.dropna(subset=["f"])
 st.plotly_chart(px.line(ablation, x="f", y="mean_acc", color="dataset", line_dash="search", markers=True,
                         labels={"mean_acc": "mean picked accuracy (%)", "f": "box factor f"}), key="nasf_ablation_acc")
-st.download_button("Download the search table (CSV)", table.to_csv(index=False).encode(),
+st.download_button("Download the search table (CSV)", lambda: table.to_csv(index=False).encode(),
                    file_name=f"nas_filter_{space}_{proxy}_R{repeats}_N{candidates}_seed{seed}.csv", mime="text/csv",
                    key="nasf_csv")
-st.download_button("Download every pick (CSV)", picks.to_csv(index=False).encode(),
+st.download_button("Download every pick (CSV)", lambda: picks.to_csv(index=False).encode(),
                    file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv", mime="text/csv", key="nasf_picks_csv")
 
 # --- the user's cell scored with NASWOT ----------------------------------------------------------------

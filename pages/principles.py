@@ -99,7 +99,7 @@ md = report_markdown(h)
 with st.expander("Report", expanded=not h.result):
     st.markdown(md)
 d1, d2 = st.columns(2)
-d1.download_button("Download report (Markdown)", md.encode(), file_name=f"{key}_v{version}.md",
+d1.download_button("Download report (Markdown)", lambda: md.encode(), file_name=f"{key}_v{version}.md",
                    mime="text/markdown", key="principles_md")
 d2.download_button("Download report (HTML)", lambda: report_html(h).encode(), file_name=f"{key}_v{version}.html",
                    mime="text/html", key="principles_html")

@@ -69,3 +69,20 @@ def test_url_cell_table_edit_and_canvas_delete(app_url, new_page, tmp_path) -> N
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
     assert shot.stat().st_size > 10_000
+
+
+def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page) -> None:
+    from explorer.cells import parse_cell
+
+    page = new_page(f"{app_url}/?cell={quote(RESNET.to_text(), safe='')}")
+    page.get_by_role("tab", name="Graph & downloads").click()
+    wait_idle(page)
+    select_option(page, "2 → 3", "nor_conv_3x3")  # a rerun between drawing the button and the click
+    wait_idle(page)
+    for label, parse in (("Cell JSON", parse_cell), ("NB201 arch string", parse_cell)):
+        with page.expect_download(timeout=30_000) as info:
+            page.get_by_role("button", name=label).click()
+        cell = parse(open(info.value.path()).read())
+        assert cell == RESNET.with_op(next(k for k, e in enumerate(RESNET.edges) if (e.src, e.dst) == (2, 3)),
+                                      "nor_conv_3x3")
+    assert page.get_by_test_id("stException").count() == 0
