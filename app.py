@@ -1,10 +1,14 @@
 """Architecture Explorer: the Streamlit entry point (navigation only; each page is a script)."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.common import DEEP_LINK_KEY, SHELL_KEY
 
-st.set_page_config(page_title="Architecture Explorer", page_icon=":material/hub:", layout="wide")
+# A local icon: a :material: page icon is fetched from Google's font servers, which offline hosts cannot reach.
+st.set_page_config(page_title="Architecture Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"),
+                   layout="wide")
 
 pages = {
     "Cells": [

@@ -16,3 +16,26 @@ def test_deep_link_on_fresh_server_gets_app_shell_and_keeps_query(new_page, tmp_
         assert "Warehouse" in nav and "NAS filter lab" in nav and "nas filter" not in nav
         assert page.locator("h1").first.inner_text() == "Compare cells"
         assert page.url.endswith("/compare?from=link")
+
+
+def test_no_page_reaches_outside_the_server(browser, tmp_path):
+    """Offline hosts (these machines, a lecture hall's laptop) must get the whole app from the
+    server: every request of every page goes to it (a :material: page icon used to go to Google)."""
+    from urllib.parse import urlparse
+
+    from tests.e2e.conftest import SHELL_NAV, wait_idle
+
+    pages = ["", "compare", "browse", "proxies", "jobs", "experiments", "nas_filter", "principles"]
+    with run_streamlit({"EXPLORER_DATA_DIR": str(tmp_path), "EXPLORER_JOBS_REFRESH_S": "0"}, log_dir=tmp_path) as base:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        outside: list[str] = []
+        ctx.on("request", lambda r: outside.append(r.url)
+               if urlparse(r.url).hostname not in ("127.0.0.1", None) and not r.url.startswith("data:") else None)
+        page = ctx.new_page()
+        for name in pages:
+            page.goto(f"{base}/{name}")
+            page.wait_for_selector(SHELL_NAV, timeout=60_000)
+            wait_idle(page)
+            page.wait_for_timeout(500)
+        ctx.close()
+    assert not outside, sorted(set(outside))
