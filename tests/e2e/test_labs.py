@@ -15,7 +15,7 @@ from ui.access import SIGN_IN_NOTE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# NB201's ResNet-like cell with two skips: any valid cell would do, this one differs from the form's default.
+# A valid NB201 cell that differs from the form's default (the preset "NB201 ResNet cell").
 CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
@@ -51,7 +51,7 @@ def _grid_text(page, key_index: int = 0) -> str:
 
 def _open_nas_filter(new_page, base: str):
     page = new_page(base + "/nas_filter")
-    # The first run simulates the searches (cached per server): wait for the last chart it draws.
+    # The first run simulates the searches (cached per server): wait for the section that follows them.
     page.get_by_text("Ablation over f").wait_for(timeout=90_000)
     wait_idle(page, timeout_ms=90_000)
     return page
