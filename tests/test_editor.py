@@ -260,3 +260,40 @@ def test_leaving_a_space_switches_the_table_and_says_so(warm) -> None:
     assert at.button(key="dag_rm_0")  # the free-DAG table is shown
     at.selectbox(key="space").select("nb201").run()  # back to NB201: its default cell is loaded
     assert at.session_state["cell"].kind == "nb201" and not at.exception
+
+
+def test_a_node_added_or_deleted_on_the_canvas_is_read_once(warm) -> None:
+    """The component echoes its own state once more after an edit; after a node add or delete the
+    cell is renumbered, so that echo must not be read again (it added the new node twice)."""
+    from streamlit_flow.elements import StreamlitFlowNode
+
+    from ui.canvas import cell_to_flow
+
+    chain = get_preset("DAG#1 (sequential)").cell
+    at = editor(chain.to_text())
+    old_key = at.session_state["_canvas"]["key"]
+    state = cell_to_flow(chain)
+    state.nodes.append(StreamlitFlowNode("st-flow-node_1", (10, 200), {"content": "side"}))
+    _send_canvas(at, state)
+    added = at.session_state["cell"]
+    assert added.n_nodes == chain.n_nodes + 1 and added.labels[chain.n_nodes - 1] == "side"
+    assert at.session_state["_canvas"]["key"] != old_key  # redrawn from the renumbered cell
+    at.session_state[old_key] = {"nodes": [n.asdict() for n in state.nodes],  # the echo, under the old key
+                                 "edges": [e.asdict() for e in state.edges], "selectedId": None, "timestamp": 3}
+    at.run()
+    assert at.session_state["cell"] == added
+    assert not [w.value for w in at.warning if "canvas" in w.value or "cannot be deleted" in w.value]
+
+    state = cell_to_flow(added)
+    side = f"n{added.n_nodes - 2}"
+    state.nodes = [n for n in state.nodes if n.id != side]
+    state.edges = [e for e in state.edges if side not in (e.source, e.target)]
+    key = at.session_state["_canvas"]["key"]
+    sent = {"nodes": [n.asdict() for n in state.nodes], "edges": [e.asdict() for e in state.edges],
+            "selectedId": None, "timestamp": 4}
+    at.session_state[key] = sent
+    at.run()
+    assert at.session_state["cell"] == chain and not at.warning
+    at.session_state[key] = {**sent, "timestamp": 5}  # its echo, under the key it was drawn with
+    at.run()
+    assert at.session_state["cell"] == chain and not at.warning

@@ -202,7 +202,10 @@ def canvas_edit(cell: Cell) -> CanvasEdit | None:
         store["positions"], store["roles"] = edit.positions, edit.cell.roles
     if not edit.changed and not edit.redraw:
         return None
-    if edit.redraw:
+    # A changed node set is renumbered in the cell, so the component's own state (its node ids) no
+    # longer matches it, and the component echoes that state once more: read against the new cell,
+    # one added node came back twice. Draw such a cell afresh, under a new key.
+    if edit.redraw or edit.cell.roles != cell.roles:
         store["cell_text"], store["redraw"] = None, True  # draw it again from the cell, under a new key
     else:
         # The canvas already shows this cell: keep its key (a new key would reset the viewport).

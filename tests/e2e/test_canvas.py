@@ -105,10 +105,6 @@ def test_edges_dragged_between_handles_put_a_free_node_on_a_path(app_url, new_pa
     assert page.get_by_test_id("stException").count() == 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug in ui/canvas.py canvas_edit: after a node is added on the canvas the canvas key is kept, so "
-    "the component's echo of its own state (ids n0..n3 + st-flow-node_*) is read again against the "
-    "renumbered cell: the node is added twice and the edge into the output is moved onto it"))
 def test_node_added_from_the_pane_menu_then_wired_in_adds_a_path(app_url, new_page) -> None:
     from playwright.sync_api import expect
 
