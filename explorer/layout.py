@@ -21,6 +21,7 @@ from explorer.cells import Cell
 SHIFTS = (0.0, 0.5, -0.5, 0.25, -0.25, 0.75, -0.75)  # vertical shifts of a layer to try, in rows
 MAX_TUNED_NODES = 16
 GOOD_CLEARANCE = 0.3  # rows between a node and any straight edge not its own: good enough
+GOOD_LABEL_GAP = 0.3  # rows between two edges' midpoints (their labels): good enough
 
 
 @dataclass(frozen=True)
@@ -73,24 +74,46 @@ def clearance(cell: Cell, positions: dict[int, Position]) -> float:
     return float(dist.min())
 
 
+def label_gap(cell: Cell, positions: dict[int, Position]) -> float:
+    """The smallest distance between the midpoints of two edges with different ends (inf if fewer
+    than two): edge labels sit there. A zigzag 0, 1, 2, 3 makes a parallelogram, whose diagonals
+    0 → 3 and 1 → 2 cross at their midpoints: one label would hide the other."""
+    pairs = sorted({(e.src, e.dst) for e in cell.edges})
+    if len(pairs) < 2:
+        return float("inf")
+    mid = np.array([[(positions[a].x + positions[b].x) / 2, (positions[a].y + positions[b].y) / 2] for a, b in pairs])
+    dist = np.linalg.norm(mid[:, None, :] - mid[None, :, :], axis=-1)
+    dist[np.diag_indices(len(pairs))] = np.inf
+    return float(dist.min())
+
+
+def _score(cell: Cell, positions: dict[int, Position]) -> tuple[float, float, float]:
+    """Compared in order: edges clear of nodes (up to good enough), then labels apart (likewise),
+    then more clearance. A hidden node is worse than two overlapping labels."""
+    clear = clearance(cell, positions)
+    return min(clear, GOOD_CLEARANCE), min(label_gap(cell, positions), GOOD_LABEL_GAP), clear
+
+
 def layered_positions(cell: Cell) -> dict[int, Position]:
     """Positions for every node: x = layer, y = row within the layer (centred) plus a per-layer
     shift. Odd layers start half a row down; then each layer in turn takes the shift from
-    ``SHIFTS`` that keeps straight edges furthest from the other nodes (two greedy sweeps)."""
+    ``SHIFTS`` that keeps straight edges furthest from the other nodes and edge midpoints (where
+    labels go) furthest apart (two greedy sweeps)."""
     lay = layers(cell)
     shifts = {layer: (0.5 if layer % 2 else 0.0) for layer in set(lay.values())}
     if cell.n_nodes > MAX_TUNED_NODES:
         return _positions(lay, shifts)
-    best_clear = clearance(cell, _positions(lay, shifts))
+    best = _score(cell, _positions(lay, shifts))
+    good = (GOOD_CLEARANCE, GOOD_LABEL_GAP)
     for _sweep in range(2):
         for layer in sorted(shifts):
-            if best_clear >= GOOD_CLEARANCE:
+            if best[:2] >= good:
                 break
             for shift in SHIFTS:
                 trial = {**shifts, layer: shift}
-                clear = clearance(cell, _positions(lay, trial))
-                if clear > best_clear + 1e-9:
-                    shifts, best_clear = trial, clear
+                score = _score(cell, _positions(lay, trial))
+                if score > best and any(abs(a - b) > 1e-9 for a, b in zip(score, best, strict=True)):
+                    shifts, best = trial, score
     return _positions(lay, shifts)
 
 

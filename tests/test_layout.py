@@ -104,3 +104,13 @@ def test_pyvis_html_is_standalone() -> None:
     html = pyvis_html(RESNET)
     assert "vis-network" in html and "cdnjs" not in html  # inlined: works offline
     assert "nor_conv_3x3" in html and "skip_connect" in html
+
+
+def test_no_two_edge_labels_share_a_spot_in_four_node_cells() -> None:
+    """A plain zigzag makes 0 → 3 and 1 → 2 cross at their midpoints, where the canvas puts their
+    labels: one hid the other (found by the canvas browser tests)."""
+    from explorer.layout import GOOD_LABEL_GAP, label_gap
+
+    for name in ("DAG#2 (parallel)", "DAG#3 (mixed)", "NB201 ResNet cell", "NB201 all-conv"):
+        cell = get_preset(name).cell
+        assert label_gap(cell, layered_positions(cell)) >= GOOD_LABEL_GAP, name
