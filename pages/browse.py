@@ -157,9 +157,9 @@ def results_table() -> None:
     d1, d2 = st.columns(2)
     name = f"{rs.space.replace(':', '_')}_{rs.dataset}_{rs.schedule}"
     d1.download_button("Download CSV", lambda: wh.export(f, "csv"), file_name=f"{name}.csv", mime="text/csv",
-                       key="browse_csv")
+                       key="browse_csv", on_click="ignore")
     d2.download_button("Download Parquet", lambda: wh.export(f, "parquet"), file_name=f"{name}.parquet",
-                       mime="application/vnd.apache.parquet", key="browse_parquet")
+                       mime="application/vnd.apache.parquet", key="browse_parquet", on_click="ignore")
 
 
 def view_sample() -> tuple[pd.DataFrame, list[str]]:

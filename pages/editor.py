@@ -405,15 +405,16 @@ if tab_graph.open:
                             value=int(st.session_state.get("channels", 16)), step=8,
                             key="w_channels", on_change=_remember, args=("w_channels",))
             st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
-                               mime="text/html", help="A standalone vis-network page (pyvis), works offline.")
-            # Data as callables: made on click, so no rerun leaves a stale media file behind (with
-            # eager data a busy tab fetched files the next rerun had dropped: 404s in bench/load.py).
+                               mime="text/html", help="A standalone vis-network page (pyvis), works offline.", on_click="ignore")
+            # Data as callables, made on click, and no rerun on click (on_click="ignore"): eager data
+            # left stale media URLs after reruns (404s in bench/load.py), and a rerun on click could
+            # drop the deferred file before the browser fetched it (seen in the download test).
             if cell.kind == "nb201":
-                st.download_button("NB201 arch string", cell.to_nb201, file_name="cell_nb201.txt", mime="text/plain")
+                st.download_button("NB201 arch string", cell.to_nb201, file_name="cell_nb201.txt", mime="text/plain", on_click="ignore")
             if cell.kind == "darts":
                 st.download_button("Genotype text", lambda: cell.to_genotype().to_text(), file_name="genotype.txt",
-                                   mime="text/plain")
-            st.download_button("Cell JSON", cell.to_json_text, file_name="cell.json", mime="application/json")
+                                   mime="text/plain", on_click="ignore")
+            st.download_button("Cell JSON", cell.to_json_text, file_name="cell.json", mime="application/json", on_click="ignore")
             st.code(cell.to_text(), language=None, wrap_lines=True)
 
 if tab_paths.open:

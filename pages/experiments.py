@@ -95,10 +95,10 @@ def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: s
     cols = st.columns(3)
     # Callables: the file is made on click (not on every rerun) and never goes stale between reruns.
     cols[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn").encode(), f"{key}.html",
-                            "text/html", key=f"{key}_html")
+                            "text/html", key=f"{key}_html", on_click="ignore")
     if data is not None:
         cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", lambda: data, data_name, mime,
-                                key=f"{key}_data")
+                                key=f"{key}_data", on_click="ignore")
     if cols[2].button("Figure (PNG)", key=f"{key}_png_make", help="rendered with kaleido (needs Chromium)"):
         try:
             st.session_state[f"{key}_png"] = fig.to_image(format="png", width=1000, height=700)
@@ -106,7 +106,7 @@ def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: s
             st.warning(f"PNG export is not available here ({exc}); the HTML figure has a PNG button too.")
     if st.session_state.get(f"{key}_png"):
         cols[2].download_button("Save PNG", st.session_state[f"{key}_png"], f"{key}.png", "image/png",
-                                key=f"{key}_png_save")
+                                key=f"{key}_png_save", on_click="ignore")
 
 
 def _pick(jobs: list[Job], what: str, key: str) -> Job | None:
@@ -172,7 +172,7 @@ def _onnx_download(store: JobView, job: Job) -> None:
             st.error(str(exc))
     if st.session_state.get(key):
         st.download_button("Save ONNX", st.session_state[key], f"train_job_{job.id}.onnx", ONNX_MEDIA_TYPE,
-                           key=f"{key}_save")
+                           key=f"{key}_save", on_click="ignore")
 
 
 # ------------------------------------------------------------------------------------------ curves

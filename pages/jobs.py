@@ -265,7 +265,7 @@ def _job_detail(store: JobView, job_id: int) -> None:
                 # A callable: this fragment reruns every few seconds, and eager data would be a
                 # new media file each time, the old one gone before a slow click arrives.
                 st.download_button("Download", lambda data=data: data, file_name=artifact.name,
-                                   mime=artifact.media_type, key=f"jobs_download_{job_id}_{artifact.name}")
+                                   mime=artifact.media_type, key=f"jobs_download_{job_id}_{artifact.name}", on_click="ignore")
                 _preview(artifact.name, artifact.media_type, data)
     with st.expander("Spec" + (" and result" if job.result else "")):
         st.json(job.spec)

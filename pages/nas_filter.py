@@ -130,9 +130,9 @@ st.plotly_chart(px.line(ablation, x="f", y="mean_acc", color="dataset", line_das
                         labels={"mean_acc": "mean picked accuracy (%)", "f": "box factor f"}), key="nasf_ablation_acc")
 st.download_button("Download the search table (CSV)", lambda: table.to_csv(index=False).encode(),
                    file_name=f"nas_filter_{space}_{proxy}_R{repeats}_N{candidates}_seed{seed}.csv", mime="text/csv",
-                   key="nasf_csv")
+                   key="nasf_csv", on_click="ignore")
 st.download_button("Download every pick (CSV)", lambda: picks.to_csv(index=False).encode(),
-                   file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv", mime="text/csv", key="nasf_picks_csv")
+                   file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv", mime="text/csv", key="nasf_picks_csv", on_click="ignore")
 
 # --- the user's cell scored with NASWOT ----------------------------------------------------------------
 st.subheader("Your cell's NASWOT score")

@@ -100,9 +100,9 @@ with st.expander("Report", expanded=not h.result):
     st.markdown(md)
 d1, d2 = st.columns(2)
 d1.download_button("Download report (Markdown)", lambda: md.encode(), file_name=f"{key}_v{version}.md",
-                   mime="text/markdown", key="principles_md")
+                   mime="text/markdown", key="principles_md", on_click="ignore")
 d2.download_button("Download report (HTML)", lambda: report_html(h).encode(), file_name=f"{key}_v{version}.html",
-                   mime="text/html", key="principles_html")
+                   mime="text/html", key="principles_html", on_click="ignore")
 
 if not settings.read_only and not user.can_submit:
     st.info(SIGN_IN_NOTE)

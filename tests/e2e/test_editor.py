@@ -77,7 +77,10 @@ def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page
     page = new_page(f"{app_url}/?cell={quote(RESNET.to_text(), safe='')}")
     page.get_by_role("tab", name="Graph & downloads").click()
     wait_idle(page)
+    from playwright.sync_api import expect
+
     select_option(page, "2 → 3", "nor_conv_3x3")  # a rerun between drawing the button and the click
+    expect(metric(page, "Effective depth d̄")).to_have_text("1.5", timeout=15_000)
     wait_idle(page)
     for label, parse in (("Cell JSON", parse_cell), ("NB201 arch string", parse_cell)):
         with page.expect_download(timeout=30_000) as info:
