@@ -35,6 +35,7 @@ the job store: the table and the selected job refresh every few seconds.
 
 - **Submit**: pick a kind; the form comes from the kind's spec and starts from the cell in the
   editor. The spec is checked before anything is queued.
+- Click a row of the queue table (or use the selector under it) to show that job.
 - **Cancel** stops a running job within seconds (its process is ended). **Retry** queues a finished
   job again as a new job; **Clone** copies its spec into the form to edit.
 - A job whose worker dies is put back in the queue and counts an attempt; after its last attempt it fails.
@@ -180,10 +181,19 @@ def _jobs_table(store: JobView, statuses: list[str], kinds: list[str], limit: in
             "message": [(j.message or "")[:80] for j in jobs],
         }
     )
-    st.dataframe(
-        table, hide_index=True, width="stretch",
+    # A row picked in the table becomes the selected job. The table's key changes after each pick,
+    # so the selection (kept by row position) cannot drift to another job when new rows arrive.
+    generation = st.session_state.setdefault("_jobs_table_generation", 0)
+    event = st.dataframe(
+        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key=f"jobs_table_{generation}",
         column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")},
     )
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(table):
+        st.session_state["jobs_selected_next"] = int(table["id"].iloc[rows[0]])
+        st.session_state["_jobs_table_generation"] = generation + 1
+        st.rerun(scope="app")  # the job view below lives outside this fragment
 
 
 # ------------------------------------------------------------------------------------------ one job

@@ -74,3 +74,31 @@ def test_a_shared_server_signs_in_and_shows_only_your_jobs(new_page, tmp_path):
         assert page.get_by_test_id("stCaptionContainer").filter(has_text="queued 1").count()
         assert not page.get_by_text(f"job {bobs}", exact=True).count()
         assert not page.get_by_test_id("stException").count()
+
+
+def test_clicking_a_row_of_the_queue_table_shows_that_job(new_page, tmp_path):
+    from playwright.sync_api import expect
+
+    from explorer.jobs.queue import submit
+
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    store = JobStore(url, artifact_dir=tmp_path / "artifacts")
+    for seed in range(3):
+        submit(store, "selftest", {"steps": 1, "size": 2, "seed": seed})
+    env = job_env(url, tmp_path, EXPLORER_JOBS_REFRESH_S="0")
+    with run_streamlit(env, log_dir=tmp_path) as base:
+        page = new_page(base + "/jobs")
+        selector = page.get_by_role("combobox", name="Job", exact=True)  # its input holds the shown value
+        assert selector.input_value() == "job 3"  # newest first, as the table
+        grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+        header = row = 35  # the grid's default heights (px)
+
+        def click_row(i: int) -> None:  # the row's selection box, left of the first column
+            page.mouse.click(grid["x"] + 12, grid["y"] + header + row * i + row / 2)
+            wait_idle(page)
+
+        for i, job in ((2, "job 1"), (1, "job 2")):  # a second pick works too (the table is fresh)
+            click_row(i)
+            expect(selector).to_have_value(job, timeout=30_000)
+            page.get_by_text("selftest · attempts 0/3").first.wait_for(timeout=30_000)
+        assert not page.get_by_test_id("stException").count()
