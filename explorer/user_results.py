@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from db.store import Job, JobStore
+from explorer.access import User
 from explorer.cells import CellError, parse_cell
 from explorer.errors import DataError
 from explorer.settings import Settings, get_settings
@@ -132,6 +133,11 @@ def export_train_results(store: JobStore, path: str | Path | None = None) -> pd.
     finally:
         Path(tmp).unlink(missing_ok=True)
     return frame
+
+
+def runs_visible_to(runs: pd.DataFrame, user: User) -> pd.DataFrame:
+    """The rows of a results set whose job ``user`` may see (all of them without tokens)."""
+    return runs[[user.can_see(owner if isinstance(owner, str) else None) for owner in runs["owner"]]]
 
 
 def read_train_results(path: str | Path | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -91,13 +92,15 @@ def _arrays(store: JobView, job_id: int, name: str) -> dict[str, np.ndarray] | N
         return None
 
 
-def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: str = "", mime: str = "") -> None:
+def _downloads(fig: go.Figure, key: str, data: Callable[[], bytes] | None = None, data_name: str = "",
+               mime: str = "") -> None:
     cols = st.columns(3)
-    # Callables: the file is made on click (not on every rerun) and never goes stale between reruns.
+    # Callables: the file is made (or read from the store) on click, not on every rerun, and never
+    # goes stale between reruns.
     cols[0].download_button("Figure (HTML)", lambda: fig.to_html(include_plotlyjs="cdn").encode(), f"{key}.html",
                             "text/html", key=f"{key}_html", on_click="ignore")
     if data is not None:
-        cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", lambda: data, data_name, mime,
+        cols[1].download_button(f"Data ({data_name.rsplit('.', 1)[-1].upper()})", data, data_name, mime,
                                 key=f"{key}_data", on_click="ignore")
     if cols[2].button("Figure (PNG)", key=f"{key}_png_make", help="rendered with kaleido (needs Chromium)"):
         try:
@@ -107,6 +110,19 @@ def _downloads(fig: go.Figure, key: str, data: bytes | None = None, data_name: s
     if st.session_state.get(f"{key}_png"):
         cols[2].download_button("Save PNG", st.session_state[f"{key}_png"], f"{key}.png", "image/png",
                                 key=f"{key}_png_save", on_click="ignore")
+
+
+def _finished(store: JobView, kind: str, npz: str, key: str) -> tuple[Job, dict[str, np.ndarray]] | None:
+    """The finished ``kind`` job picked in a selector, with the arrays of its ``npz`` artifact."""
+    job = _pick(store.list(kind=kind, status="succeeded", limit=200), kind, key)
+    if job is None:
+        return None
+    arrays = _arrays(store, job.id, npz)
+    return None if arrays is None else (job, arrays)
+
+
+def _artifact(store: JobView, job_id: int, name: str) -> Callable[[], bytes]:
+    return lambda: store.read_artifact(job_id, name)
 
 
 def _pick(jobs: list[Job], what: str, key: str) -> Job | None:
@@ -200,30 +216,27 @@ def _curves_tab(store: JobView) -> None:
         bands.append((label, band))
     fig = training_curves_figure(bands, x, CURVE_METRICS[metric])
     st.plotly_chart(fig, width="stretch")
-    csv = bands_csv(bands, x)
-    _downloads(fig, "training_curves", csv, "training_curves.csv", "text/csv")
+    _downloads(fig, "training_curves", lambda: bands_csv(bands, x), "training_curves.csv", "text/csv")
 
 
 # ------------------------------------------------------------------------------------------ surfaces
 
 
 def _landscape_tab(store: JobView) -> None:
-    job = _pick(store.list(kind="loss_contour", status="succeeded", limit=200), "loss_contour", "exp_contour_job")
-    if job is None:
+    picked = _finished(store, "loss_contour", "contour.npz", "exp_contour_job")
+    if picked is None:
         return
-    arrays = _arrays(store, job.id, "contour.npz")
-    if arrays is None:
-        return
+    job, arrays = picked
     which = st.radio("Show", ["loss", "acc"], horizontal=True, key="exp_contour_z",
                      format_func=lambda v: "loss" if v == "loss" else "accuracy")
     contour, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays[which], which)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(contour, width="stretch")
-        _downloads(contour, f"contour_{job.id}", store.read_artifact(job.id, "contour.csv"), "contour.csv", "text/csv")
+        _downloads(contour, f"contour_{job.id}", _artifact(store, job.id, "contour.csv"), "contour.csv", "text/csv")
     with right:
         st.plotly_chart(surface, width="stretch")
-        _downloads(surface, f"surface_{job.id}", store.read_artifact(job.id, "contour.npz"), "contour.npz",
+        _downloads(surface, f"surface_{job.id}", _artifact(store, job.id, "contour.npz"), "contour.npz",
                    "application/x-npz")
     if len(arrays["interp_t"]):
         line = interpolation_figure(arrays["interp_t"], arrays[f"interp_{which}"], which)
@@ -234,18 +247,16 @@ def _landscape_tab(store: JobView) -> None:
 
 def _variance_tab(store: JobView) -> None:
     st.caption("BatchNorm runs in eval mode here: per-sample gradients are undefined in train mode.")
-    job = _pick(store.list(kind="grad_variance", status="succeeded", limit=200), "grad_variance", "exp_gv_job")
-    if job is None:
+    picked = _finished(store, "grad_variance", "grad_variance.npz", "exp_gv_job")
+    if picked is None:
         return
-    arrays = _arrays(store, job.id, "grad_variance.npz")
-    if arrays is None:
-        return
+    job, arrays = picked
     heat = variance_heatmap(arrays["alpha"], arrays["beta"], arrays["sqrt_g"])
     _, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays["sqrt_g"], "√g")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(heat, width="stretch")
-        _downloads(heat, f"grad_variance_{job.id}", store.read_artifact(job.id, "grad_variance.csv"),
+        _downloads(heat, f"grad_variance_{job.id}", _artifact(store, job.id, "grad_variance.csv"),
                    "grad_variance.csv", "text/csv")
     with right:
         st.plotly_chart(surface, width="stretch")
@@ -253,15 +264,13 @@ def _variance_tab(store: JobView) -> None:
 
 
 def _hessian_tab(store: JobView) -> None:
-    job = _pick(store.list(kind="hessian_top", status="succeeded", limit=200), "hessian_top", "exp_h_job")
-    if job is None:
+    picked = _finished(store, "hessian_top", "hessian.npz", "exp_h_job")
+    if picked is None:
         return
-    arrays = _arrays(store, job.id, "hessian.npz")
-    if arrays is None:
-        return
+    job, arrays = picked
     bars, traces = hessian_figures(arrays["eigenvalues"], arrays["traces"])
     st.plotly_chart(bars, width="stretch")
-    _downloads(bars, f"hessian_{job.id}", store.read_artifact(job.id, "hessian.npz"), "hessian.npz",
+    _downloads(bars, f"hessian_{job.id}", _artifact(store, job.id, "hessian.npz"), "hessian.npz",
                "application/x-npz")
     st.plotly_chart(traces, width="stretch")
 
@@ -278,7 +287,7 @@ def _nngp_tab(store: JobView) -> None:
     st.plotly_chart(fig, width="stretch")
     verdict = "within sampling error at every width" if result.get("consistent") else "deviates at some width"
     st.caption(f"K0 = {result.get('k0')}; empirical vs exact: {verdict}.")
-    _downloads(fig, f"nngp_check_{job.id}", json.dumps(result, indent=2).encode(), "nngp_check.json",
+    _downloads(fig, f"nngp_check_{job.id}", lambda: json.dumps(result, indent=2).encode(), "nngp_check.json",
                "application/json")
 
 

@@ -213,9 +213,6 @@ def _metric_figure(frame: pd.DataFrame, name: str) -> go.Figure:
 
 
 def _preview(name: str, media_type: str, data: bytes) -> None:
-    if len(data) > PREVIEW_MAX_BYTES:
-        st.caption("Too large to preview; download it.")
-        return
     try:
         if name.endswith(".npy"):
             array = np.load(io.BytesIO(data), allow_pickle=False)
@@ -270,13 +267,16 @@ def _job_detail(store: JobView, job_id: int) -> None:
     if artifacts:
         st.markdown("**Artifacts**")
         for artifact in artifacts:
-            data = store.read_artifact(job_id, artifact.name)
             with st.expander(f"{artifact.name} · {artifact.media_type} · {artifact.size:,} bytes"):
-                # A callable: this fragment reruns every few seconds, and eager data would be a
-                # new media file each time, the old one gone before a slow click arrives.
-                st.download_button("Download", lambda data=data: data, file_name=artifact.name,
-                                   mime=artifact.media_type, key=f"jobs_download_{job_id}_{artifact.name}", on_click="ignore")
-                _preview(artifact.name, artifact.media_type, data)
+                # Read on click: this fragment reruns every few seconds, and eager data would read
+                # every artifact (weights included) each time and leave a new media file behind.
+                st.download_button("Download", lambda name=artifact.name: store.read_artifact(job_id, name),
+                                   file_name=artifact.name, mime=artifact.media_type,
+                                   key=f"jobs_download_{job_id}_{artifact.name}", on_click="ignore")
+                if artifact.size > PREVIEW_MAX_BYTES:
+                    st.caption("Too large to preview; download it.")
+                else:
+                    _preview(artifact.name, artifact.media_type, store.read_artifact(job_id, artifact.name))
     with st.expander("Spec" + (" and result" if job.result else "")):
         st.json(job.spec)
         if job.result:

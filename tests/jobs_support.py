@@ -74,3 +74,29 @@ def pid_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except (FileNotFoundError, IndexError):
         return False
+
+
+def submit_at_once(store, user, n: int) -> int:
+    """``n`` threads submit a tiny selftest job as ``user`` at the same moment; how many were refused
+    (``AccessError``: the per-user limit)."""
+    import threading
+
+    from explorer.access import AccessError
+    from explorer.jobs.queue import submit
+
+    refused: list[AccessError] = []
+    start = threading.Barrier(n)
+
+    def one() -> None:
+        start.wait()
+        try:
+            submit(store, "selftest", {"steps": 1, "size": 2}, user=user)
+        except AccessError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(refused)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from explorer.errors import SpecError
 from explorer.jobs.context import StoreContext
 from explorer.jobs.queue import JobView, submit
 from explorer.paths import PathError, confine
+from tests.jobs_support import submit_at_once
 
 SECRET = "class-of-2026-secret"
 ALICE = User("alice", sees_all=False, can_submit=True)
@@ -168,20 +168,8 @@ def test_a_batch_over_the_limit_is_queued_whole_or_not_at_all(store: JobStore) -
 
 
 def test_concurrent_submissions_do_not_slip_past_the_limit(store: JobStore) -> None:
-    errors: list[Exception] = []
-
-    def one() -> None:
-        try:
-            submit(store, "selftest", SELFTEST, user=ALICE)
-        except AccessError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(store.list(owner="alice")) == 3 and len(errors) == 5
+    refused = submit_at_once(store, ALICE, 8)
+    assert len(store.list(owner="alice")) == 3 and refused == 5
 
 
 # ---------------------------------------------------------------------------------------- migration

@@ -10,7 +10,7 @@ import pytest
 
 from db.store import JobStore
 from explorer.jobs.queue import submit
-from tests.jobs_support import job_env, pid_alive, start_worker, stop_worker, wait_for
+from tests.jobs_support import job_env, pid_alive, start_worker, stop_worker, submit_at_once, wait_for
 from tests.pg import postgres_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -134,25 +134,8 @@ def test_the_postgres_fixture_runs_as_a_separate_user_when_root(pg):
 
 
 def test_concurrent_submissions_respect_the_per_user_limit_on_postgres(pg_store, monkeypatch):
-    import threading
-
-    from explorer.access import AccessError, User
+    from explorer.access import User
 
     monkeypatch.setenv("EXPLORER_MAX_JOBS_PER_USER", "4")
-    alice = User("alice", sees_all=False, can_submit=True)
-    refused: list[AccessError] = []
-    start = threading.Barrier(12)
-
-    def one() -> None:
-        start.wait()
-        try:
-            submit(pg_store, "selftest", {"steps": 1, "size": 2}, user=alice)
-        except AccessError as exc:
-            refused.append(exc)
-
-    threads = [threading.Thread(target=one) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(pg_store.list(owner="alice")) == 4 and len(refused) == 8
+    refused = submit_at_once(pg_store, User("alice", sees_all=False, can_submit=True), 12)
+    assert len(pg_store.list(owner="alice")) == 4 and refused == 8

@@ -8,7 +8,7 @@ import streamlit as st
 
 from db.warehouse import Filter, Warehouse
 from explorer.errors import DataError
-from explorer.user_results import read_train_results, results_path, runs_beside_benchmark
+from explorer.user_results import read_train_results, results_path, runs_beside_benchmark, runs_visible_to
 from ui.access import current_user
 from ui.warehouse import DATASET_LABELS, ResultSet
 
@@ -33,8 +33,7 @@ def user_runs_section(wh: Warehouse, rs: ResultSet) -> None:
     except DataError as exc:
         st.warning(str(exc))
         return
-    user = current_user()
-    runs = runs[[user.can_see(owner if isinstance(owner, str) else None) for owner in runs["owner"]]]
+    runs = runs_visible_to(runs, current_user())
     if runs.empty:
         st.info(f"The results set `{path}` holds no succeeded train run of yours yet.")
         return

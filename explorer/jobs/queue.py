@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from db.store import (
     ANY_OWNER,
+    JOB_STATUSES,
     ArtifactInfo,
     Job,
     JobLimitReached,
@@ -144,15 +145,17 @@ class JobView:
     def _owner_filter(self) -> Any:
         return ANY_OWNER if self.user.sees_all else self.user.name
 
+    @property
+    def _guest(self) -> bool:  # sees no job at all (not even those without an owner)
+        return not self.user.sees_all and self.user.name is None
+
     def list(self, **filters: Any) -> list[Job]:
         """``JobStore.list`` over the user's jobs (a guest's list is empty)."""
-        if not self.user.sees_all and self.user.name is None:
-            return []
-        return self.store.list(owner=self._owner_filter(), **filters)
+        return [] if self._guest else self.store.list(owner=self._owner_filter(), **filters)
 
     def counts(self) -> dict[str, int]:
-        if not self.user.sees_all and self.user.name is None:
-            return {status: 0 for status in self.store.counts()}
+        if self._guest:
+            return dict.fromkeys(JOB_STATUSES, 0)
         return self.store.counts(owner=self._owner_filter())
 
     def get(self, job_id: int) -> Job:
