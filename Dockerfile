@@ -53,6 +53,13 @@ COPY app.py ./
 COPY pages ./pages
 COPY ui ./ui
 COPY .streamlit ./.streamlit
+# The benchmark warehouse, built from the shipped NAS-Bench-201 data now, so `docker run` serves a
+# populated warehouse at once. It lives in the image, not in the /data volume; to add NDS files, set
+# EXPLORER_WAREHOUSE=/data/warehouse.duckdb and run `explorer warehouse build --nds ...` (docs/deploy.md).
+ENV EXPLORER_WAREHOUSE=/opt/explorer/warehouse.duckdb
+RUN mkdir -p /opt/explorer \
+ && explorer warehouse build --no-progress --db /opt/explorer/warehouse.duckdb \
+ && explorer warehouse info --db /opt/explorer/warehouse.duckdb
 USER explorer
 VOLUME ["/data"]
 EXPOSE 8501

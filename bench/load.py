@@ -412,7 +412,7 @@ def main() -> int:
     ap.add_argument("--ramp", type=float, default=2.0, help="seconds between session starts (default 2)")
     ap.add_argument("--job-threads", type=int, help="OMP_NUM_THREADS for the workers' jobs (default: unset, "
                     "torch takes one thread per core in each job)")
-    ap.add_argument("--nb201-dir", type=Path, default=REPO.parent / "shared/data/nasbench201")
+    ap.add_argument("--nb201-dir", type=Path, default=None, help="NB201 tables (default: the shipped copy)")
     args = ap.parse_args()
     rounds = 3 if args.quick else args.rounds
     if not Path(CHROMIUM).exists():
@@ -427,8 +427,9 @@ def main() -> int:
         config.write_text("# empty: every setting from the environment\n")
         env = clean_env(data, config)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "explorer", "warehouse", "build", "--nb201-dir", str(args.nb201_dir),
-                        "--no-progress"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        nb201 = ["--nb201-dir", str(args.nb201_dir)] if args.nb201_dir else []
+        subprocess.run([sys.executable, "-m", "explorer", "warehouse", "build", *nb201, "--no-progress"],
+                       cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"warehouse built in {time.perf_counter() - t:.1f} s", flush=True)
         try:
             app, url = start_app(env, data / "streamlit.log")

@@ -7,7 +7,7 @@ pandas on frames already in memory (baselines), in the same process: every resul
 DuckDB filters), and the one result set pre-selected (pandas' best case). Aim: ≤ 50 ms and not slower
 than pandas.
 
-    .venv/bin/python bench/warehouse.py [--db PATH] [--nb201-dir ../shared/data/nasbench201] [--repeat 50]
+    .venv/bin/python bench/warehouse.py [--db PATH] [--nb201-dir DIR (default: the shipped tables)] [--repeat 50]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from db.warehouse import TABLE_COLUMNS, Filter, Warehouse, build_warehouse  # noqa: E402
+from db.warehouse import TABLE_COLUMNS, Filter, Warehouse  # noqa: E402
+from explorer.warehouse_setup import build, default_inputs  # noqa: E402
 
 DEPTH, WIDTH = (1.0, 2.0), (1.5, 3.0)
 PAGE = 50
@@ -62,7 +63,7 @@ def medians_ms(fns: list, repeat: int) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, help="an existing warehouse (default: build one from --nb201-dir)")
-    ap.add_argument("--nb201-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/nasbench201")
+    ap.add_argument("--nb201-dir", type=Path, default=None, help="NB201 tables (default: the shipped copy)")
     ap.add_argument("--repeat", type=int, default=50)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +71,7 @@ def main() -> None:
         if db is None:
             db = Path(tmp) / "warehouse.duckdb"
             t0 = time.perf_counter()
-            build_warehouse(db, args.nb201_dir)
+            build(db, default_inputs(args.nb201_dir))
             print(f"build (NB201, 15,625 cells): {time.perf_counter() - t0:.1f} s")
         wh = Warehouse(db)
         try:

@@ -1,11 +1,12 @@
 """Source files → validated tables for the warehouse (nothing is written here).
 
-NAS-Bench-201: the CSVs of ``../shared/data/nasbench201`` (see that README for where every column
-comes from). Every file is checked completely before anything is built: header, field counts
-(a truncated file shows up as a short last row), numbers, row counts, ``arch_index`` range and
-uniqueness, that every ``arch_str`` parses, and that ``arch_index`` ↔ ``arch_str`` agrees with the
-primary table (``nb201_acc200_natsbench.csv``) and with ``naslib_op_indices``. All problems found
-are reported together, each with its file and line.
+NAS-Bench-201: the tables shipped in ``explorer/benchmark_data/nasbench201`` (Parquet; its
+PROVENANCE.md says where every column comes from) or a user's copy of them, each table as
+``<name>.parquet`` or ``<name>.csv``. Every file is checked completely before anything is built:
+header (or Parquet schema), field counts (a truncated CSV shows up as a short last row), numbers, row
+counts, ``arch_index`` range and uniqueness, that every ``arch_str`` parses, and that ``arch_index`` ↔
+``arch_str`` agrees with the primary table (``nb201_acc200_natsbench``) and with ``naslib_op_indices``.
+All problems found are reported together, each with its file and line (CSV) or row (Parquet).
 
 NDS: ``explorer.nds.load_nds`` per file.
 
@@ -18,11 +19,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from explorer.cells import Cell, CellError
 from explorer.errors import DataError
@@ -125,15 +128,17 @@ def read_nb201(directory: Path, problems: Problems, tick: Callable[[int], object
         raise DataError(f"{directory}: not a directory (pass the nasbench201 folder of the benchmark data)")
     frames: dict[str, pd.DataFrame] = {}
     primary = NB201_FILES["nb201_acc200_natsbench.csv"]
-    if not (directory / primary.name).exists():
-        raise DataError(f"{directory / primary.name}: file not found (the primary NB201 table is required)")
+    if nb201_file(directory, primary.name) is None:
+        raise DataError(f"{directory / primary.name}: file not found (the primary NB201 table is required, "
+                        "as .csv or .parquet)")
     canonical: list[str] | None = None
     parsed: dict[str, Cell | None] = {}
     for spec in NB201_FILES.values():
-        path = directory / spec.name
-        if not path.exists():
+        path = nb201_file(directory, spec.name)
+        if path is None:
             continue
-        frame = _read_csv(path, spec, problems, canonical, parsed)
+        read = _read_parquet if path.suffix == ".parquet" else _read_csv
+        frame = read(path, spec, problems, canonical, parsed)
         tick(1)
         if frame is not None:
             frames[spec.name] = frame
@@ -144,6 +149,47 @@ def read_nb201(directory: Path, problems: Problems, tick: Callable[[int], object
         if canonical is None:  # the primary file failed: string agreement cannot be checked
             problems.raise_if_any()
     return frames
+
+
+def nb201_file(directory: Path, name: str) -> Path | None:
+    """The file holding table ``name`` (``<stem>.csv``) in ``directory``: its Parquet form if present."""
+    for path in (directory / Path(name).with_suffix(".parquet").name, directory / name):
+        if path.exists():
+            return path
+    return None
+
+
+def _read_parquet(path: Path, spec: CsvSpec, problems: Problems, canonical: list[str] | None,
+                  parsed: dict[str, Cell | None]) -> pd.DataFrame | None:
+    before = problems.count
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        problems.add(str(path), f"not a readable Parquet file ({exc})")
+        return None
+    if tuple(table.column_names) != spec.columns:
+        missing = [c for c in spec.columns if c not in table.column_names]
+        extra = [c for c in table.column_names if c not in spec.columns]
+        problems.add(str(path), f"unexpected columns (missing {missing or 'none'}, extra {extra or 'none'}; "
+                     f"expected {', '.join(spec.columns)})")
+        return None
+    for name, column in zip(spec.columns, table.columns, strict=True):
+        t = column.type
+        ok = (pa.types.is_integer(t) if name == "arch_index" else
+              pa.types.is_string(t) or pa.types.is_large_string(t) if name in spec.text else
+              pa.types.is_floating(t) or pa.types.is_integer(t))
+        if not ok:
+            problems.add(str(path), f"column {name} has type {t} (expected "
+                         + ("integers" if name == "arch_index" else "text" if name in spec.text else "numbers") + ")")
+    if problems.count > before:
+        return None
+    rows = zip(*(c.to_pylist() for c in table.columns), strict=True)
+    records = _rows(path, spec, rows, problems, canonical, parsed, line_offset=None)
+    if len(records) != spec.rows:
+        problems.add(str(path), f"expected {spec.rows:,} rows, found {len(records):,}")
+    if problems.count > before:
+        return None
+    return pd.DataFrame.from_records(records, columns=list(spec.columns))
 
 
 def _read_csv(path: Path, spec: CsvSpec, problems: Problems, canonical: list[str] | None,
@@ -179,14 +225,16 @@ def _read_csv(path: Path, spec: CsvSpec, problems: Problems, canonical: list[str
     return pd.DataFrame.from_records(records, columns=list(spec.columns))
 
 
-def _rows(path: Path, spec: CsvSpec, reader: Iterable[list[str]], problems: Problems,
-          canonical: list[str] | None, parsed: dict[str, Cell | None]) -> list[tuple]:
+def _rows(path: Path, spec: CsvSpec, reader: Iterable[Sequence], problems: Problems,
+          canonical: list[str] | None, parsed: dict[str, Cell | None], line_offset: int | None = 2) -> list[tuple]:
+    """Check and convert rows of raw values: CSV strings, or Parquet's Python values (None = missing).
+    ``line_offset`` turns a row number into a file line (CSV: the header is line 1); None: no lines."""
     n = len(spec.columns)
     seen: set[tuple] = set()
     ds_col = spec.columns.index("dataset") if "dataset" in spec.columns else None
     records = []
     for r, row in enumerate(reader):
-        where = f"{path}:{r + 2} (row {r})"  # line numbers count the header
+        where = f"{path}:{r + line_offset} (row {r})" if line_offset is not None else f"{path} (row {r})"
         if len(row) != n:
             problems.add(where, f"expected {n} fields, found {len(row)}"
                          + (" (truncated row?)" if len(row) < n else ""))
@@ -195,11 +243,14 @@ def _rows(path: Path, spec: CsvSpec, reader: Iterable[list[str]], problems: Prob
         ok = True
         for col, raw in zip(spec.columns, row, strict=True):
             if col in spec.text:
+                if not isinstance(raw, str):  # a Parquet null
+                    problems.add(where, f"{col}: missing value")
+                    ok = False
                 values.append(raw)
                 continue
             try:
-                v = int(raw) if col == "arch_index" else (float(raw) if raw != "" else math.nan)
-            except ValueError:
+                v = int(raw) if col == "arch_index" else (math.nan if raw in ("", None) else float(raw))
+            except (ValueError, TypeError):
                 problems.add(where, f"{col}: not a number: {raw!r}")
                 ok = False
                 continue

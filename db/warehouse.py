@@ -34,6 +34,9 @@ from db import ingest
 from explorer.errors import DataError, UserError
 
 SCHEMA_VERSION = 1
+# Bump when what a build computes changes (metrics, conversions) without a schema change: a warehouse
+# whose recorded fingerprint differs is rebuilt by ``explorer serve`` (explorer.warehouse_setup).
+BUILD_VERSION = 2
 
 SCHEMA_SQL = """
 CREATE TABLE architectures (
@@ -170,10 +173,12 @@ class BuildReport:
 
 
 def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Sequence[str | Path] = (),
-                    *, progress: bool = False) -> BuildReport:
+                    *, progress: bool = False, nb201_label: str | None = None) -> BuildReport:
     """Validate every input, then write a new warehouse at ``db`` atomically.
 
     On any problem (``DataError``) or interruption the existing file at ``db`` is left untouched.
+    The meta table records the inputs (``nb201_label`` instead of the folder's path when given, e.g.
+    'shipped') and their fingerprint, so a later check can tell whether the file is current.
     """
     t0 = time.perf_counter()
     db = Path(db)
@@ -196,17 +201,21 @@ def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Se
         if frames:
             ingest.nb201_tables(frames, tables, bar.update)
         ingest.nds_tables(nds_files, tables, bar.update)
-    sources = ([Path(nb201_dir) / name for name in frames] if nb201_dir is not None else []) + [Path(p) for p in nds]
-    for path in sources:
-        tables.sources.append({"path": str(path), "kind": "nds" if path.suffix == ".json" else "nb201",
-                               "bytes": path.stat().st_size, "sha256": _sha256(path)})
+    nb201_paths = [ingest.nb201_file(Path(nb201_dir), name) for name in frames] if nb201_dir is not None else []
+    for kind, paths in (("nb201", nb201_paths), ("nds", [Path(p) for p in nds])):
+        for path in paths:
+            tables.sources.append({"path": str(path), "kind": kind, "bytes": path.stat().st_size,
+                                   "sha256": _sha256(path)})
+    inputs = {"fingerprint": fingerprint_of(tables.sources),
+              "nb201_dir": nb201_label or ("" if nb201_dir is None else str(Path(nb201_dir).resolve())),
+              "nds_files": json.dumps([str(Path(p).resolve()) for p in nds])}
 
     db.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(db)
     tmp = db.with_name(f".{db.name}.building-{os.getpid()}")
     _remove(tmp)
     try:
-        counts = _write(tmp, tables, progress)
+        counts = _write(tmp, tables, progress, inputs)
         os.replace(tmp, db)  # atomic on one filesystem: readers see the old or the new file
     finally:
         _remove(tmp)
@@ -216,7 +225,38 @@ def build_warehouse(db: str | Path, nb201_dir: str | Path | None = None, nds: Se
 ROW_GROUP_SIZE = 16_384  # ≈ one NB201 result set per row group, so a filtered query skips the others
 
 
-def _write(path: Path, tables: ingest.Tables, progress: bool) -> dict[str, int]:
+def fingerprint_of(sources: Sequence[Mapping[str, Any]]) -> str:
+    """What a build's result depends on: schema and build version, and each input's kind, name and content."""
+    h = hashlib.sha256(f"schema {SCHEMA_VERSION} build {BUILD_VERSION}\n".encode())
+    for s in sorted(sources, key=lambda s: (s["kind"], Path(s["path"]).name, s["sha256"])):
+        h.update(f"{s['kind']} {Path(s['path']).name} {s['sha256']}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def input_fingerprint(nb201_paths: Sequence[Path], nds: Sequence[Path]) -> str:
+    """``fingerprint_of`` for files on disk (what a build from them now would record)."""
+    return fingerprint_of([{"kind": kind, "path": str(p), "sha256": _sha256(p)}
+                           for kind, paths in (("nb201", nb201_paths), ("nds", nds)) for p in paths])
+
+
+def read_meta(path: str | Path) -> dict[str, str] | None:
+    """A warehouse file's meta table (None when there is no file); ``DataError`` when unreadable."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+    except duckdb.Error as exc:
+        raise DataError(f"{path}: cannot open the warehouse ({exc})") from None
+    try:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.Error as exc:
+        raise DataError(f"{path}: not a warehouse ({exc})") from None
+    finally:
+        con.close()
+
+
+def _write(path: Path, tables: ingest.Tables, progress: bool, inputs: Mapping[str, str]) -> dict[str, int]:
     con = duckdb.connect()
     try:
         quoted = str(path).replace("'", "''")
@@ -233,7 +273,7 @@ def _write(path: Path, tables: ingest.Tables, progress: bool) -> dict[str, int]:
             counts[name] = len(rows)
         con.execute(BROWSE_SQL)
         meta = {"schema_version": str(SCHEMA_VERSION), "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "k0": str(ingest.DEFAULT_K0)}
+                "k0": str(ingest.DEFAULT_K0), "build_version": str(BUILD_VERSION), **inputs}
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         con.execute("CHECKPOINT")
     finally:
@@ -599,9 +639,10 @@ def _proxy_column(proxy: str) -> str:
     return f"proxy_{proxy}"
 
 
-def build_command(db: str | Path, nb201_dir: str | Path = "../shared/data/nasbench201") -> str:
-    """The exact command that builds a warehouse at ``db`` (shown where none exists)."""
-    return f"explorer warehouse build --nb201-dir {nb201_dir} --db {db}"
+def build_command(db: str | Path, nb201_dir: str | Path | None = None) -> str:
+    """The exact command that builds a warehouse at ``db`` (shown where none exists); without
+    ``nb201_dir`` it builds from the NAS-Bench-201 data the repository ships."""
+    return "explorer warehouse build" + (f" --nb201-dir {nb201_dir}" if nb201_dir else "") + f" --db {db}"
 
 
 # --- one shared read-only handle per file per process ---------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: where the real benchmark data lives, free ports."""
+"""Fixtures shared by every test: the benchmark data the repository ships, free ports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHIPPED = REPO / "explorer" / "benchmark_data"
 
 
 @pytest.fixture(scope="session")
@@ -18,16 +18,25 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def nb201_dir() -> Path:
-    """The real NAS-Bench-201 CSVs in ../shared/data (read by path, never copied)."""
-    path = SHARED_DATA / "nasbench201"
-    if not (path / "nb201_main.csv").exists():
-        pytest.fail(f"benchmark data not found at {path}: the tests read ../shared/data beside the checkout")
-    return path
+    """The real NAS-Bench-201 tables the repository ships (Parquet, checked against their manifest)."""
+    from explorer.benchmark_data import shipped_nb201_dir
+
+    return shipped_nb201_dir()
+
+
+@pytest.fixture(scope="session")
+def nb201_csv_dir(nb201_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tables as the CSV files they were packed from (written back from the Parquet copy)."""
+    from explorer.benchmark_data.pack import unpack
+
+    out = tmp_path_factory.mktemp("nb201_csv")
+    unpack(nb201_dir, out)
+    return out
 
 
 @pytest.fixture(scope="session")
 def popular_cells_json() -> Path:
-    return SHARED_DATA / "genotypes" / "popular_cells.json"
+    return SHIPPED / "popular_cells.json"
 
 
 @pytest.fixture(autouse=True)

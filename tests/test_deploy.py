@@ -67,6 +67,7 @@ def test_compose_environment_gives_valid_settings_for_postgres() -> None:
         settings = get_settings(env)
         assert settings.db_url == env["EXPLORER_DB_URL"] and not settings.read_only
         assert str(settings.data_dir) == "/data"
+        assert str(settings.warehouse_path) == "/opt/explorer/warehouse.duckdb"  # the one the Dockerfile builds
     db_env = COMPOSE["services"]["db"]["environment"]
     assert _interpolate(db_env["POSTGRES_PASSWORD"], {}) == "explorer" == db_env["POSTGRES_USER"] == db_env["POSTGRES_DB"]
     assert "psycopg" in (REPO / "requirements.txt").read_text()  # the driver of postgresql+psycopg://
@@ -103,6 +104,19 @@ def test_the_installed_entry_point_knows_the_flags() -> None:
         out = subprocess.run([*program, argv[1], "--help"], capture_output=True, text=True, timeout=60, check=True)
         for flag in flags:
             assert flag in out.stdout, (argv, flag)
+
+
+def test_the_image_builds_its_warehouse_where_the_app_reads_it() -> None:
+    instructions = _instructions()
+    env = " ".join(args for name, args in instructions if name == "ENV")
+    wh = re.search(r"EXPLORER_WAREHOUSE=(\S+)", env)[1]
+    runs = [args for name, args in instructions if name == "RUN"]
+    build = next(r for r in runs if "explorer warehouse build" in r)
+    assert f"--db {wh}" in build and "--nb201-dir" not in build  # the shipped data
+    assert not wh.startswith("/data/")  # not hidden by the data volume
+    # the build and the app's check agree: a warehouse built this way is current for `explorer serve`
+    assert instructions.index(("RUN", build)) > max(i for i, (n, a) in enumerate(instructions)
+                                                    if n == "COPY" and "explorer" in a)
 
 
 def test_stages_share_one_base_so_the_venv_has_its_python() -> None:

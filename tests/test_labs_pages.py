@@ -26,12 +26,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_nas_filter_without_warehouse_explains_the_build(env: Path):
+def test_nas_filter_with_a_broken_nb201_copy_explains_the_build(env: Path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_NB201_DIR", str(env / "nowhere"))
     at = AppTest.from_file(str(REPO / "pages/nas_filter.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert "No benchmark warehouse" in at.info[0].value
-    assert at.code[0].value == (f"explorer warehouse build --nb201-dir ../shared/data/nasbench201 "
-                                f"--db {env / 'missing.duckdb'}")
+    assert "not available" in at.error[0].value and "not a directory" in at.error[0].value
+    assert at.code[0].value == f"explorer warehouse build --nb201-dir {env / 'nowhere'} --db {env / 'missing.duckdb'}"
 
 
 def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # noqa: F811

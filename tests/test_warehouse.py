@@ -294,10 +294,10 @@ def _replace_line(n: int, old: str, new: str):
     ("nb201_naslib_single_seed_zen.csv", _replace_line(3, "|avg_pool_3x3~0|+", "|nor_conv_3x3~0|+"),
      r"nb201_naslib_single_seed_zen.csv:4 \(row 2\): arch_index 2 ↔ arch_str mismatch"),
 ])
-def test_corrupt_nb201_input_fails_with_file_and_row(nb201_dir: Path, tmp_path: Path, previous: Path,
+def test_corrupt_nb201_input_fails_with_file_and_row(nb201_csv_dir: Path, tmp_path: Path, previous: Path,
                                                      file, edit, expected):
     files = [PRIMARY] if file == PRIMARY else [PRIMARY, file]
-    src = _nb201_copy(nb201_dir, tmp_path / "nb201", files)
+    src = _nb201_copy(nb201_csv_dir, tmp_path / "nb201", files)
     _corrupt(src / file, edit)
     with pytest.raises(DataError, match=expected):
         build_warehouse(previous, src, [])
@@ -318,8 +318,8 @@ def test_interrupted_write_leaves_previous(tmp_path: Path, previous: Path, monke
 
     real = warehouse._write
 
-    def interrupted(path, tables, progress):
-        real(path, tables, progress)
+    def interrupted(path, tables, progress, inputs):
+        real(path, tables, progress, inputs)
         assert path.exists()
         raise KeyboardInterrupt
 
@@ -373,7 +373,8 @@ def test_naslib_encoding_matches_readme():
 def test_cli_build_json(tmp_path: Path, capsys):
     write_nds(tmp_path / "DARTS.json", 2)
     db = tmp_path / "w.duckdb"
-    assert cli_main(["warehouse", "build", "--nds", str(tmp_path / "DARTS.json"), "--db", str(db), "--json"]) == 0
+    assert cli_main(["warehouse", "build", "--no-nb201", "--nds", str(tmp_path / "DARTS.json"), "--db", str(db),
+                     "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["counts"]["architectures"] == 2 and report["db"] == str(db)
     shutil.rmtree(tmp_path / "missing", ignore_errors=True)

@@ -20,14 +20,32 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def test_first_open_builds_the_warehouse_from_the_shipped_data(tmp_path, monkeypatch):
+    db = tmp_path / "fresh.duckdb"
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(db))
+    monkeypatch.delenv("EXPLORER_NB201_DIR", raising=False)
+    at = AppTest.from_file(str(REPO / "pages/browse.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    assert db.exists()
+    assert _metrics(at)["Architectures"] == "15,625"
+    # the proxies page opens the same file, now present, without building again
+    stamp = db.stat().st_mtime_ns
+    at = AppTest.from_file(str(REPO / "pages/proxies.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    assert db.stat().st_mtime_ns == stamp
+
+
 @pytest.mark.parametrize("page", ["pages/browse.py", "pages/proxies.py"])
-def test_without_warehouse_explains_the_build(page, tmp_path, monkeypatch):
+def test_a_failed_build_says_why_and_how_to_fix_it(page, tmp_path, monkeypatch):
+    empty = tmp_path / "my_nb201"
+    empty.mkdir()
     monkeypatch.setenv("EXPLORER_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    monkeypatch.setenv("EXPLORER_NB201_DIR", str(empty))
     at = AppTest.from_file(str(REPO / page), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert "No benchmark warehouse" in at.info[0].value
-    assert at.code[0].value == (f"explorer warehouse build --nb201-dir ../shared/data/nasbench201 "
-                                f"--db {tmp_path / 'missing.duckdb'}")
+    assert "not available" in at.error[0].value and "primary NB201 table is required" in at.error[0].value
+    assert at.code[0].value == f"explorer warehouse build --nb201-dir {empty} --db {tmp_path / 'missing.duckdb'}"
+    assert not (tmp_path / "missing.duckdb").exists()
 
 
 def test_browse_filters_and_table(nb201_warehouse: Path, monkeypatch):  # noqa: F811

@@ -20,12 +20,12 @@ _built: dict[str, Path] = {}
 
 @pytest.fixture(scope="session")
 def nb201_warehouse(nb201_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse built from ../shared/data once per session (several modules share the file)."""
+    """A warehouse built from the shipped NB201 tables once per session (several modules share the file)."""
     if "nb201" not in _built:
-        from db.warehouse import build_warehouse
+        from explorer.warehouse_setup import build, default_inputs
 
         db = tmp_path_factory.mktemp("warehouse") / "nb201.duckdb"
-        build_warehouse(db, nb201_dir)
+        build(db, default_inputs())  # what `explorer warehouse build` without flags does
         _built["nb201"] = db
     return _built["nb201"]
 

@@ -1,7 +1,8 @@
-"""Widgets both warehouse pages share: open the warehouse (or say how to build one), pick a result set."""
+"""Widgets the warehouse pages share: open the warehouse (building it when needed), pick a result set."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from db.warehouse import Warehouse, build_command, open_shared
 from explorer.errors import DataError
 from explorer.settings import get_settings
+from explorer.warehouse_setup import ensure_warehouse
 
 DATASET_LABELS = {
     "cifar10": "CIFAR-10 (train+valid → test)", "cifar10valid": "CIFAR-10 (train → valid / test)",
@@ -16,19 +18,37 @@ DATASET_LABELS = {
 }
 
 
+_build_lock = threading.Lock()  # one build per app process; other sessions wait and then open it
+
+
 def open_or_explain() -> Warehouse:
-    """The shared read-only warehouse; without one, show the exact build command and stop the page."""
+    """The shared read-only warehouse. Missing or out of date, it is built here once (from the shipped
+    NAS-Bench-201 data or the inputs it records); if that fails the page says why and how to fix it."""
     settings = get_settings()
     try:
         return open_shared(settings.warehouse_path)
+    except DataError:
+        pass
+    with _build_lock:
+        try:
+            return open_shared(settings.warehouse_path)  # built by another session meanwhile
+        except DataError:
+            pass
+        with st.status("Building the benchmark warehouse (once; about 10 s)…", expanded=True) as status:
+            state = ensure_warehouse(settings.warehouse_path, nb201_dir=settings.nb201_dir, log=st.write)
+            status.update(label=state.message, state="complete" if state.usable else "error")
+    try:
+        if state.usable:
+            return open_shared(settings.warehouse_path)
+        problem = state.message
     except DataError as exc:
-        st.info(f"No benchmark warehouse at `{settings.warehouse_path}` yet. Build it from the benchmark "
-                "files (NAS-Bench-201 CSVs; add `--nds DARTS.json ...` for NDS files) with:")
-        st.code(build_command(settings.warehouse_path, settings.nb201_dir or "../shared/data/nasbench201"),
-                language="bash")
-        st.caption(f"Then reload this page. ({exc})")
-        st.stop()
-        raise  # not reached: st.stop ends the script
+        problem = str(exc)
+    st.error(f"The benchmark warehouse is not available: {problem}", icon="⚠️")
+    st.markdown("To fix it, run this in the project folder, then reload the page (the other pages work "
+                "without it):")
+    st.code(build_command(settings.warehouse_path, settings.nb201_dir), language="bash")
+    st.stop()
+    raise AssertionError("not reached: st.stop ends the script")
 
 
 @dataclass(frozen=True)

@@ -80,10 +80,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     args.devices = args.devices or settings.worker_devices or "all"
     args.slots = settings.worker_slots if args.slots is None else args.slots
+    # No file watcher when serving: it re-scans every imported module's file (and overflowed inotify on
+    # a checkout with .venv inside), which kept a core busy with nobody using the app.
     app = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), f"--server.port={args.port}",
            f"--server.address={args.address}", "--server.headless=true", "--browser.gatherUsageStats=false",
-           f"--server.maxUploadSize={settings.max_upload_mb}"]
+           f"--server.maxUploadSize={settings.max_upload_mb}", "--server.fileWatcherType=none",
+           "--server.runOnSave=false"]
     worker = [sys.executable, "-m", "explorer", "worker", "--devices", args.devices, "--slots", str(args.slots)]
+    if not args.no_warehouse:
+        # Before the app starts, so the warehouse pages open populated; a failure is reported and the
+        # app starts anyway (those pages then say why and how to fix it).
+        from explorer.warehouse_setup import ensure_warehouse
+
+        state = ensure_warehouse(settings.warehouse_path, nb201_dir=settings.nb201_dir, progress=True,
+                                 log=lambda s: print(f"explorer serve: {s}", file=sys.stderr, flush=True))
+        if not state.usable:
+            print(f"explorer serve: {state.message}", file=sys.stderr, flush=True)
     if not settings.read_only:
         # Migrate once here so the app and the worker do not both start on an empty database.
         from explorer.jobs.queue import open_store
@@ -254,6 +266,8 @@ def register(sub) -> None:
                    help="the worker's devices (default: worker.devices setting, else every GPU, else the CPU)")
     p.add_argument("--slots", type=int, default=None, help="concurrent jobs per device (default: worker.slots, 1)")
     p.add_argument("--no-worker", action="store_true", help="start only the app")
+    p.add_argument("--no-warehouse", action="store_true",
+                   help="do not build or refresh the benchmark warehouse before starting")
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("submit", help="queue a job; prints its id")

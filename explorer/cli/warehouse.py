@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     default_db = str(get_settings().warehouse_path)
 
     b = sub.add_parser("build", help="validate the benchmark files and (re)build the warehouse atomically")
-    b.add_argument("--nb201-dir", help="folder with the NAS-Bench-201 CSVs (e.g. ../shared/data/nasbench201)")
+    b.add_argument("--nb201-dir", help="folder with your own copy of the NAS-Bench-201 tables (.parquet or .csv; "
+                   "default: the data this repository ships, or the nb201_dir setting)")
+    b.add_argument("--no-nb201", action="store_true", help="leave NAS-Bench-201 out (NDS files only)")
     b.add_argument("--nds", nargs="+", default=[], metavar="PATH", help="NDS JSON files (DARTS.json, ...)")
     b.add_argument("--db", default=default_db, help=f"warehouse file (default {default_db})")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -37,10 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from db.warehouse import build_warehouse
+    from pathlib import Path
 
-    nb201 = args.nb201_dir or (str(get_settings().nb201_dir) if get_settings().nb201_dir else None)
-    report = build_warehouse(args.db, nb201, args.nds, progress=not args.no_progress and not args.json)
+    from explorer.errors import UserError
+    from explorer.warehouse_setup import Inputs, build, default_inputs
+
+    if args.no_nb201 and args.nb201_dir:
+        raise UserError("--no-nb201 and --nb201-dir contradict each other: give one")
+    nds = [Path(p) for p in args.nds]
+    if args.no_nb201:
+        if not nds:
+            raise UserError("nothing to build: --no-nb201 needs --nds files")
+        inputs = Inputs(None, tuple(nds))
+    else:
+        inputs = default_inputs(args.nb201_dir or get_settings().nb201_dir, nds)
+    report = build(Path(args.db), inputs, progress=not args.no_progress and not args.json)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
