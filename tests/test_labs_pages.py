@@ -95,6 +95,13 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     assert {m.label: m.value for m in at.metric} == {"Status": "analysed", "Verdict": "supported", "Predicted": "greater"}
     assert at.dataframe[0].value.set_index("key").loc["H6", "verdict"] == "supported"
     assert len(at.get("plotly_chart")) == 1
+    # One box per (dataset, group): datasets along x, the groups in the legend, both axes titled.
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in fig["data"]] == ["inside the box", "outside the box"]
+    assert all(t["x"] == ["cifar10", "cifar100", "imagenet16"] for t in fig["data"])
+    assert fig["layout"]["xaxis"]["title"]["text"] == "dataset" and fig["layout"]["yaxis"]["title"]["text"]
+    assert fig["layout"]["showlegend"] is True
+    assert not any(e.label.endswith("p = 0 (Holm 0)") or "p = 0 " in e.label for e in at.expander)
 
     # editing the locked H6 saves version 2, unlocked
     spec = json.loads(at.text_area(key="principles_spec_H6_1").value)
