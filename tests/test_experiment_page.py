@@ -98,7 +98,7 @@ def test_training_curves_open_on_the_newest_experiment_one_curve_per_cell(monkey
     preset = next(p for p in experiment_presets() if p.name.startswith("Chen et al. Fig. 4, digits"))
     ids = submit_many(store, [("train", s) for s in preset_specs(preset)])
     final_loss = {"DAG#1": 1.5, "DAG#2": 1.0, "DAG#3": 0.5}
-    for job_id in [*ids, ids[0] - 1]:
+    for _ in range(len(ids) + 1):
         job = store.claim("w", "cpu", ["train"])
         level = final_loss.get(job.spec.get("name"), 2.0) + 0.01 * job.spec["seed"]
         store.add_metrics(job.id, [{"name": "epoch_train_loss", "value": level * (3 - e), "epoch": e, "step": e}
