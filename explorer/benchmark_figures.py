@@ -53,3 +53,31 @@ def figure5(groups: pd.DataFrame, region: ReachableRegion, box: Box | None = Non
     fig.update_layout(xaxis_title="effective depth d̄", yaxis_title="effective width m̄", height=480,
                       xaxis_range=[0, d_max], yaxis_range=[0, m_max], legend={"orientation": "h", "y": -0.2})
     return fig
+
+
+AXIS_TITLES = {"effective_depth": "d̄", "effective_width": "m̄", "cell_width": "cell width",
+               "cell_depth": "cell depth", "params_m": "params (M)", "accuracy": "accuracy (%)"}
+
+
+def parallel_coordinates(sample: pd.DataFrame, dims: list[str]) -> go.Figure:
+    """One line per architecture across ``dims``, coloured by accuracy. Short axis titles and side
+    margins wide enough for the outer axes' tick labels (plotly's default cuts the first one off)."""
+    fig = go.Figure(go.Parcoords(
+        line={"color": sample["accuracy"], "colorscale": "Viridis", "showscale": True,
+              "colorbar": {"title": {"text": "accuracy"}}},
+        dimensions=[{"label": AXIS_TITLES.get(d, d.removeprefix("proxy_")), "values": sample[d]} for d in dims]))
+    fig.update_layout(margin={"l": 80, "r": 80, "t": 60, "b": 30}, height=460)
+    return fig
+
+
+def naswot_histogram(reference: np.ndarray, scores: pd.DataFrame, title: str) -> go.Figure:
+    """The warehouse's NASWOT scores (CIFAR-10, batch 128) as a histogram, with a dashed line for
+    each job in ``scores`` (columns job, score, comparable) whose score was computed the same way;
+    scores on other data or batches are on another scale and are left off."""
+    fig = go.Figure(go.Histogram(x=reference, nbinsx=80, name="warehouse"))
+    comparable = scores[scores["comparable"].fillna(False).astype(bool) & scores["score"].notna()]
+    for job, score in zip(comparable["job"], comparable["score"], strict=True):
+        if np.isfinite(score):
+            fig.add_vline(x=float(score), line_dash="dash", annotation_text=f"job {job}")
+    fig.update_layout(title=title, xaxis_title="naswot_v1", yaxis_title="cells", showlegend=False)
+    return fig

@@ -21,6 +21,7 @@ NNGP_LINES = {"exact": ("exact DAG kernel", "solid"), "sum_rule": ("sum rule (Ch
 
 class HasSpec(Protocol):
     id: int
+    kind: str
     spec: dict[str, Any]
 
 
@@ -33,6 +34,16 @@ def seed_groups(jobs: Iterable[HasSpec], pooled: bool) -> list[list[HasSpec]]:
         key = json.dumps({k: v for k, v in spec.items() if k != "seed"}, sort_keys=True) if pooled else str(job.id)
         groups.setdefault(key, []).append(job)
     return list(groups.values())
+
+
+def run_label(members: Sequence[HasSpec]) -> str:
+    """The legend entry of a seed group: the job's label for one run, else the run's name without
+    its seed and the number of seeds ('DAG#3 · width 256 · digits · 3 seeds')."""
+    from explorer.naming import job_label, train_title
+
+    if len(members) == 1:
+        return job_label(members[0])  # type: ignore[arg-type]
+    return f"{train_title(members[0].spec, seed=False)} · {len(members)} seeds"
 
 
 def training_curves_figure(bands: Sequence[tuple[str, pd.DataFrame]], x: str, y_title: str) -> go.Figure:

@@ -613,7 +613,7 @@ def verdict_sentence(spec: HypothesisSpec, result: dict[str, Any]) -> str:
     for u in result["units"]:
         test = u.get("equivalence", u["primary"])
         est = f"{test['test']} {u['estimate']:+.4g}"
-        parts.append(f"{u['unit']}: {est}, p = {_fmt_p(u['p_value'])} (Holm {_fmt_p(u['p_holm'])})")
+        parts.append(f"{u['unit']}: {est}, p = {format_p(u['p_value'])} (Holm {format_p(u['p_holm'])})")
     return f"{result['verdict']} at α = {result['alpha']:g}: " + "; ".join(parts)
 
 
@@ -658,14 +658,14 @@ def report_markdown(h: Hypothesis) -> str:
             prim = u["primary"]
             if "equivalence" in u:  # 'no difference': the equivalence test decides, the difference test can refute
                 lines += ["", f"- Equivalence (TOST, margin {u['equivalence']['details']['margin']:g}): "
-                          f"p = {_fmt_p(u['equivalence']['p_value'])}, Holm-adjusted p = {_fmt_p(u['p_holm'])}",
+                          f"p = {format_p(u['equivalence']['p_value'])}, Holm-adjusted p = {format_p(u['p_holm'])}",
                           f"- Difference test: {prim['test']}, statistic {prim['statistic']:.4g}, "
-                          f"p = {_fmt_p(prim['p_value'])}"]
+                          f"p = {format_p(prim['p_value'])}"]
             else:
                 lines += ["", f"- Primary test: {prim['test']}, statistic {prim['statistic']:.4g}, "
-                          f"p = {_fmt_p(prim['p_value'])}, Holm-adjusted p = {_fmt_p(u['p_holm'])}"]
+                          f"p = {format_p(prim['p_value'])}, Holm-adjusted p = {format_p(u['p_holm'])}"]
             if "mann_whitney" in u:
-                lines.append(f"- Mann–Whitney U: p = {_fmt_p(u['mann_whitney']['p_value'])}")
+                lines.append(f"- Mann–Whitney U: p = {format_p(u['mann_whitney']['p_value'])}")
             if "effect" in u:
                 e, g = u["effect"], u["hedges_g"]
                 lines.append(f"- Difference of means (first − second): {e['estimate']:.4g} "
@@ -673,7 +673,7 @@ def report_markdown(h: Hypothesis) -> str:
                              f"[{_fmt(g['ci_low'])}, {_fmt(g['ci_high'])}]")
             for p in u.get("pairs", []):
                 lines.append(f"- {p['a']} vs {p['b']}: difference {p['mean_diff']:.4g}, {p['test']['test']} "
-                             f"p = {p['test']['p_value']:.3g} (Holm {p['p_holm']:.3g})")
+                             f"p = {format_p(p['test']['p_value'])} (Holm {format_p(p['p_holm'])})")
             lines.append("")
     elif h.record.message:
         lines += ["", "## Result", h.record.message]
@@ -682,8 +682,12 @@ def report_markdown(h: Hypothesis) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt_p(p: float) -> str:
+def format_p(p: float | None) -> str:
+    """A p-value for people: a p that underflowed to 0 is '< 1e-300', never 'p = 0'."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
     return "< 1e-300" if p == 0 else f"{p:.3g}"
+
 
 
 def _fmt(v: float | None) -> str:
@@ -704,12 +708,20 @@ def result_figure(h: Hypothesis):
         fig = px.box(pd.DataFrame(rows), x="group", y="value", facet_col="unit", points="all", title=title)
         fig.update_yaxes(matches=None)
         return fig
-    fig = go.Figure()  # quartiles only: one box per (unit, group) from the stored summaries
-    for u in h.result["units"]:
-        for g in u["groups"]:
-            fig.add_trace(go.Box(name=f"{u['unit']}: {g['label']}", q1=[g["q1"]], median=[g["median"]], q3=[g["q3"]],
-                                 lowerfence=[g["min"]], upperfence=[g["max"]], mean=[g["mean"]]))
-    fig.update_layout(title=title, showlegend=False)
+    # Quartiles only (warehouse units keep summaries, not values): one box per (unit, group), the
+    # units side by side along x, the groups told apart by colour and legend.
+    fig = go.Figure()
+    for gi, group in enumerate(h.spec.groups):
+        stats = [(u["unit"], g) for u in h.result["units"] for g in u["groups"] if g["label"] == group.label]
+        if not stats:
+            continue
+        fig.add_trace(go.Box(name=group.label, x=[unit for unit, _ in stats], q1=[g["q1"] for _, g in stats],
+                             median=[g["median"] for _, g in stats], q3=[g["q3"] for _, g in stats],
+                             lowerfence=[g["min"] for _, g in stats], upperfence=[g["max"] for _, g in stats],
+                             mean=[g["mean"] for _, g in stats], offsetgroup=str(gi)))
+    fig.update_layout(title=title, boxmode="group", showlegend=True, legend_title_text="group",
+                      xaxis_title="dataset" if h.spec.protocol.kind == "warehouse" else "unit",
+                      yaxis_title=h.spec.protocol.metric)
     return fig
 
 

@@ -50,6 +50,11 @@ class TrainSpec(BaseModel):
 
     network: NetworkSpec
     data: DataSpec = DataSpec()
+    # Labels only (explorer.naming): never part of what is trained.
+    name: str | None = Field(None, max_length=80, description="what labels and legends call this run's cell "
+                             "(e.g. DAG#3); empty: the preset's name, else the cell's P/d̄/m̄")
+    experiment: str | None = Field(None, max_length=120, description="the experiment this run belongs to (e.g. "
+                                   "a preset); Experiment results groups runs by it")
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = Field(0.05, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
@@ -343,12 +348,13 @@ class ExperimentPreset:
 
 
 def _mlp_runs(dataset: str, width: int, epochs: int, seeds: int, lr: float) -> tuple[dict[str, Any], ...]:
+    from explorer.naming import short_name
     from explorer.presets import get_preset
 
     return tuple(
         {"network": {"cell": get_preset(dag).cell.to_text(), "network": "mlp", "width": width},
-         "data": {"name": dataset}, "optimizer": "sgd", "lr": lr, "momentum": 0.0, "batch_size": 128,
-         "epochs": epochs, "seed": seed}
+         "data": {"name": dataset}, "name": short_name(dag), "optimizer": "sgd", "lr": lr, "momentum": 0.0,
+         "batch_size": 128, "epochs": epochs, "seed": seed}
         for dag in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)") for seed in range(seeds)
     )
 
@@ -384,12 +390,13 @@ def experiment_presets() -> tuple[ExperimentPreset, ...]:
             "NB201 cells on synthetic data (seconds)", "quick",
             "The NB201 ResNet cell against the all-conv cell in a tiny NB201 network (C=8, N=1), 5 epochs.",
             tuple({"network": {"cell": cell(name), "channels": 8, "cells_per_stage": 1},
-                   "data": {"name": "synthetic"}, "optimizer": "sgd", "lr": 0.05, "epochs": 5}
+                   "data": {"name": "synthetic"}, "name": name, "optimizer": "sgd", "lr": 0.05, "epochs": 5}
                   for name in ("NB201 ResNet cell", "NB201 all-conv"))),
         ExperimentPreset(
             "DARTS-V2 vs NASNet-A normal cells on digits (quick)", "quick",
             "4- and 5-node DARTS-style cells in a 3-cell DARTS network (C=8) on 8×8 digits, 3 epochs.",
             tuple({"network": {"cell": cell(name), "channels": 8, "layers": 3}, "data": {"name": "digits"},
+                   "name": name.removesuffix(" normal cell"),
                    "optimizer": "sgd", "lr": 0.05, "epochs": 3}
                   for name in ("DARTS-V2 normal cell", "NASNet-A normal cell"))),
         ExperimentPreset(
@@ -402,7 +409,7 @@ def experiment_presets() -> tuple[ExperimentPreset, ...]:
             "5e-4, cosine, batch 256, 200 epochs. Compare with the benchmark's 93.91 % (GPU; CIFAR-10 from a "
             "local folder).",
             ({"network": {"cell": cell("NB201 ResNet cell"), "channels": 16, "cells_per_stage": 5},
-              "data": {"name": "cifar10"}, **nb201_paper},), needs_path="cifar10"),
+              "data": {"name": "cifar10"}, "name": "NB201 ResNet cell", **nb201_paper},), needs_path="cifar10"),
         ExperimentPreset(
             "DARTS-V2 on CIFAR-10 (paper size)", "paper",
             "DARTS' evaluation protocol (Liu et al., ICLR 2019): the DARTS-V2 genotype (its normal and reduce "
@@ -411,6 +418,7 @@ def experiment_presets() -> tuple[ExperimentPreset, ...]:
             "0.2 (ramped linearly), auxiliary head with weight 0.4. DARTS reports 2.76 ± 0.09 % test error "
             "(GPU; CIFAR-10 from a local folder).",
             ({"network": {"cell": DARTS_V2_GENOTYPE, "channels": 36, "layers": 20, "auxiliary": True},
+              "name": "DARTS-V2",
               "data": {"name": "cifar10", "augment": True, "cutout": 16}, "optimizer": "sgd", "lr": 0.025,
               "momentum": 0.9, "weight_decay": 3e-4, "schedule": "cosine", "batch_size": 96, "grad_clip": 5.0,
               "epochs": 600, "auxiliary_weight": 0.4, "drop_path": 0.2},),
@@ -419,11 +427,11 @@ def experiment_presets() -> tuple[ExperimentPreset, ...]:
 
 
 def preset_specs(preset: ExperimentPreset, data_path: str | None = None) -> list[TrainSpec]:
-    """The preset's train specs, validated (``SpecError`` names the problem), with ``data_path``
-    filled in for presets that read local files."""
+    """The preset's train specs, validated (``SpecError`` names the problem), tagged with the
+    preset's name as their experiment, with ``data_path`` filled in for presets that read local files."""
     specs = []
     for raw in preset.specs:
-        spec = dict(raw)
+        spec = {"experiment": preset.name, **raw}  # groups the runs on Experiment results
         if preset.needs_path:
             if not data_path:
                 raise UserError(f"'{preset.name}' reads {preset.needs_path} from local files: give the folder")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from db.warehouse import TABLE_COLUMNS, Filter
 from explorer.benchmark_analysis import ReachableRegion
-from explorer.benchmark_figures import figure5
+from explorer.benchmark_figures import figure5, parallel_coordinates
 from explorer.cells import parse_cell
 from explorer.errors import UserError
 from explorer.settings import get_settings
@@ -60,7 +60,10 @@ F_BOX = 0.5
 ranges: dict[str, tuple[float | None, float | None]] = {}
 
 
-def range_slider(label: str, column: str, step: float, help: str | None = None, caption: str | None = None) -> None:
+def range_slider(label: str, column: str, step: float, help: str | None = None, caption: str | None = None,
+                 per_dataset: bool = False) -> None:
+    """A range slider over ``column``. A cell's metrics do not depend on the data set, so their
+    ranges are kept per space (changing the dataset keeps d̄/m̄); accuracy is kept per result set."""
     lo, hi = full.get(column, (None, None))
     if lo is None or hi is None:
         return
@@ -69,7 +72,14 @@ def range_slider(label: str, column: str, step: float, help: str | None = None, 
     lo, hi = round(lo, 6), round(hi, 6)
     if hi <= lo:
         return
-    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=f"browse_{column}_{rs.space}_{rs.dataset}_{rs.schedule}", help=help)
+    scope = f"{rs.space}_{rs.dataset}_{rs.schedule}" if per_dataset else rs.space
+    key = f"browse_{column}_{scope}"
+    kept = st.session_state.get(key)
+    if kept is not None:  # a kept range must fit this result set's extent (a widget refuses one outside)
+        fitted = (min(max(kept[0], lo), hi), max(min(kept[1], hi), lo))
+        if fitted != tuple(kept):
+            st.session_state[key] = fitted
+    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=key, help=help)
     if caption:
         sb.caption(caption)
     if value != (lo, hi):  # the full range keeps rows whose value is undefined
@@ -98,7 +108,7 @@ with sb.expander("Op counts"):
             v = st.slider(label, int(lo), int(hi), (int(lo), int(hi)), key=f"browse_{col}_{rs.space}")
             if v != (int(lo), int(hi)):
                 ranges[col] = v
-range_slider("Accuracy (%)", rs.accuracy, 0.1)
+range_slider("Accuracy (%)", rs.accuracy, 0.1, per_dataset=True)
 
 proxy_names = wh.proxy_names(rs.space, rs.dataset)
 proxy_ranges: dict[str, tuple[float | None, float | None]] = {}
@@ -149,6 +159,8 @@ def results_table() -> None:
     rows = wh.rows(f, columns=TABLE_COLUMNS, order_by=order_by, descending=descending, limit=PAGE_SIZE,
                    offset=(page_no - 1) * PAGE_SIZE)
     rows.insert(0, "open", [editor_link(parse_cell(text)) for text in rows["arch_str"]])
+    # The sort column next to the id, where it is seen without scrolling the wide table sideways.
+    rows = rows[["open", "arch_id", order_by, *(c for c in rows.columns if c not in ("open", "arch_id", order_by))]]
     st.dataframe(rows, hide_index=True, key="browse_table", column_config={
         "open": st.column_config.LinkColumn("Editor", display_text="open ↗", help="Open this cell in the editor"),
         "arch_str": st.column_config.TextColumn("Architecture", width="large"),
@@ -184,8 +196,7 @@ if tab_par.open:
         if sample.empty:
             st.info("No rows.")
         else:
-            st.plotly_chart(px.parallel_coordinates(sample, dimensions=dims, color="accuracy",
-                                                    color_continuous_scale="Viridis"), key="browse_parcoords")
+            st.plotly_chart(parallel_coordinates(sample, dims), key="browse_parcoords")
 
 if tab_splom.open:
     with tab_splom:

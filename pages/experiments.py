@@ -1,4 +1,4 @@
-"""Experiments: queue preset runs, and read training curves, loss landscapes, gradient variance,
+"""Experiment results: queue preset runs, and read training curves, loss landscapes, gradient variance,
 Hessian spectra and NNGP checks from finished jobs."""
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from explorer.experiment_figures import (
     hessian_figures,
     interpolation_figure,
     nngp_check_figure,
+    run_label,
     seed_groups,
     surface_figures,
     training_curves_figure,
     variance_heatmap,
 )
 from explorer.jobs.queue import JobView, open_store
+from explorer.naming import experiment_groups
 from explorer.onnx_export import ONNX_MEDIA_TYPE, export_onnx
 from explorer.settings import get_settings
 from explorer.train import curve_band, experiment_presets, load_trained, preset_specs
@@ -38,8 +40,9 @@ them and draws what finished jobs stored.
 - **Queue**: quick presets run in seconds to a minute on a CPU (digits, MNIST-1D, synthetic data, small
   MLP-cell, NB201 and DARTS networks); paper-size presets use the papers' settings and want a GPU worker.
   Pick a finished `train` job to queue its loss landscape, gradient variance or Hessian spectrum.
-- **Training curves**: several `train` jobs overlaid, by epoch or step; jobs with the same cell and
-  dataset can be drawn as mean ± std over their seeds.
+- **Training curves**: opens on the newest experiment (the runs queued together, e.g. a preset's
+  9 jobs): one curve per cell, mean ± std over its seeds. Pick another experiment, or add and
+  remove single runs.
 - **Loss landscape** (Li et al., 2018): loss on a plane through the trained weights along two
   filter-normalised random directions, and along the line from the initial to the final weights.
 - **Gradient variance** (Shu et al., 2020): √g with g = mean‖∇f_i‖² − ‖mean ∇f_i‖² over samples, on the same
@@ -66,21 +69,6 @@ CURVE_METRICS = {
 @st.cache_resource(show_spinner=False)
 def _open_store(db_url: str, artifact_dir: str) -> JobStore:
     return open_store(get_settings())
-
-
-def _cell_short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-def _label(job: Job) -> str:
-    spec = job.spec or {}
-    if job.kind == "train":
-        net, data = spec.get("network", {}), spec.get("data", {})
-        return (f"#{job.id} {net.get('network') or ''} {_cell_short(net.get('cell', ''))} · {data.get('name')} "
-                f"· seed {spec.get('seed', 0)}")
-    if "train_job" in spec:
-        return f"#{job.id} {job.kind} of train #{spec['train_job']}"
-    return f"#{job.id} {job.kind} {_cell_short(str(spec.get('cell', '')))}"
 
 
 def _arrays(store: JobView, job_id: int, name: str) -> dict[str, np.ndarray] | None:
@@ -114,7 +102,7 @@ def _downloads(fig: go.Figure, key: str, data: Callable[[], bytes] | None = None
 
 def _finished(store: JobView, kind: str, npz: str, key: str) -> tuple[Job, dict[str, np.ndarray]] | None:
     """The finished ``kind`` job picked in a selector, with the arrays of its ``npz`` artifact."""
-    job = _pick(store.list(kind=kind, status="succeeded", limit=200), kind, key)
+    job = _pick(store, store.list(kind=kind, status="succeeded", limit=200), kind, key)
     if job is None:
         return None
     arrays = _arrays(store, job.id, npz)
@@ -125,11 +113,13 @@ def _artifact(store: JobView, job_id: int, name: str) -> Callable[[], bytes]:
     return lambda: store.read_artifact(job_id, name)
 
 
-def _pick(jobs: list[Job], what: str, key: str) -> Job | None:
+def _pick(store: JobView, jobs: list[Job], what: str, key: str) -> Job | None:
     if not jobs:
         st.info(f"No finished {what} jobs yet. Queue one in the Queue tab (or on the Jobs page).")
         return None
-    return st.selectbox(what.capitalize(), jobs, format_func=_label, key=key)
+    labels, by_id = store.labels(jobs), {j.id: j for j in jobs}
+    # Ids as options: a Job changes as it runs, an id does not, so the pick survives reruns.
+    return by_id[st.selectbox(what.capitalize(), list(by_id), format_func=labels.get, key=key)]
 
 
 # ------------------------------------------------------------------------------------------ queue
@@ -161,7 +151,7 @@ def _queue_tab(store: JobView, read_only: bool) -> None:
 
     st.subheader("Analyse a trained network")
     trained = store.list(kind="train", status="succeeded", limit=200)
-    job = _pick(trained, "train", "exp_analyse_job")
+    job = _pick(store, trained, "train", "exp_analyse_job")
     if job is None:
         return
     cols = st.columns(len(ANALYSES))
@@ -199,21 +189,24 @@ def _curves_tab(store: JobView) -> None:
     if not jobs:
         st.info("No train jobs yet. Queue a preset in the Queue tab.")
         return
-    chosen = st.multiselect("Train jobs", jobs, default=jobs[: min(3, len(jobs))], format_func=_label,
-                            key="exp_curve_jobs")
+    groups = {g.key: g for g in experiment_groups(jobs)}
+    labels, by_id = store.labels(jobs), {j.id: j for j in jobs}
+    group = groups[st.selectbox("Experiment", list(groups), format_func=lambda k: groups[k].title,
+                                key="exp_curve_group", help="runs queued together (a preset's cells × seeds), "
+                                "newest first; add or remove single runs below")]
+    # One selection per experiment: picking another experiment starts from all of its runs.
+    chosen_ids = st.multiselect("Train jobs", list(by_id), default=[j.id for j in group.jobs],
+                                format_func=labels.get, key=f"exp_curve_jobs_{group.key}")
     cols = st.columns(3)
     metric = cols[0].selectbox("Metric", list(CURVE_METRICS), format_func=CURVE_METRICS.get, key="exp_metric")
     x = "step" if metric == "train_loss" else cols[1].radio("Align by", ["epoch", "step"], horizontal=True,
                                                             key="exp_align")
     pooled = cols[2].checkbox("Mean ± std over seeds", value=True, key="exp_pool",
                               help="jobs with the same network, cell and dataset are pooled")
-    if not chosen:
+    if not chosen_ids:
         return
-    bands = []
-    for members in seed_groups(chosen, pooled):
-        band = curve_band([store.metrics_frame(j.id, names=[metric]) for j in members], x)
-        label = _label(members[0]).split(" · seed")[0] + (f" (n={len(members)})" if len(members) > 1 else "")
-        bands.append((label, band))
+    bands = [(run_label(members), curve_band([store.metrics_frame(j.id, names=[metric]) for j in members], x))
+             for members in seed_groups(sorted((by_id[i] for i in chosen_ids), key=lambda j: j.id), pooled)]
     fig = training_curves_figure(bands, x, CURVE_METRICS[metric])
     st.plotly_chart(fig, width="stretch")
     _downloads(fig, "training_curves", lambda: bands_csv(bands, x), "training_curves.csv", "text/csv")
@@ -276,7 +269,7 @@ def _hessian_tab(store: JobView) -> None:
 
 
 def _nngp_tab(store: JobView) -> None:
-    job = _pick(store.list(kind="nngp_check", status="succeeded", limit=200), "nngp_check", "exp_nngp_job")
+    job = _pick(store, store.list(kind="nngp_check", status="succeeded", limit=200), "nngp_check", "exp_nngp_job")
     if job is None:
         return
     result = job.result or {}
@@ -293,7 +286,7 @@ def _nngp_tab(store: JobView) -> None:
 
 # ------------------------------------------------------------------------------------------ page
 
-page_header("Experiments", HELP)
+page_header("Experiment results", HELP)
 settings = get_settings()
 try:
     store = job_view(_open_store(settings.db_url, str(settings.artifact_dir)))

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.store import JOB_STATUSES, JobStore, StoreError, utcnow
+from db.store import JOB_STATUSES, Job, JobStore, StoreError, utcnow
 from explorer.cells import CellError, parse_cell
 from explorer.errors import USER_ERRORS, UserError
 from explorer.jobs.forms import FormField, assemble, describe, initial_values
@@ -59,16 +59,6 @@ def _age(when: datetime | None) -> str:
 
 def _duration(seconds: float | None) -> str:
     return "" if seconds is None else (f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min")
-
-
-def _cell_of(spec: dict) -> str:
-    """The cell a job is about, wherever its spec keeps it."""
-    if isinstance(spec.get("cell"), str):
-        return spec["cell"]
-    for value in spec.values():
-        if isinstance(value, dict) and isinstance(value.get("cell"), str):
-            return value["cell"]
-    return ""
 
 
 def _editor_cell_text() -> str | None:
@@ -129,7 +119,9 @@ def _submit_section(store: JobView) -> None:
     names = sorted(kinds)
     with st.expander("Submit a job", expanded=clone is not None or st.session_state.get("jobs_submit_open", False)):
         if clone is not None and clone["kind"] in names:
-            st.session_state["jobs_submit_kind"] = clone["kind"]
+            if not clone.get("shown"):  # select the clone's kind once; after that the user's pick stands
+                st.session_state["jobs_submit_kind"] = clone["kind"]
+                clone["shown"] = True
             st.caption(f"Cloned from job {clone['from']}: edit and submit.")
         elif "jobs_submit_kind" not in st.session_state:
             st.session_state["jobs_submit_kind"] = "selftest" if "selftest" in names else names[0]
@@ -167,13 +159,14 @@ def _jobs_table(store: JobView, statuses: list[str], kinds: list[str], limit: in
     if not jobs:
         st.info("No jobs match. Submit one above, or with `explorer submit KIND --spec JSON`.")
         return
+    labels = store.labels(jobs)  # in the order of ``jobs``
     table = pd.DataFrame(
         {
             "id": [j.id for j in jobs],
             "kind": [j.kind for j in jobs],
             "status": [j.status + (" (cancelling)" if j.cancel_requested and j.status == "running" else "") for j in jobs],
             "progress": [j.progress for j in jobs],
-            "cell": [_cell_of(j.spec)[:60] for j in jobs],
+            "job": [label.split(" ", 1)[1] for label in labels.values()],
             "device": [j.device or "" for j in jobs],
             "age": [_age(j.created_at) for j in jobs],
             "duration": [_duration(j.duration_s) for j in jobs],
@@ -236,12 +229,14 @@ def _preview(name: str, media_type: str, data: bytes) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def _job_detail(store: JobView, job_id: int) -> None:
+def _job_detail(store: JobView, job_id: int, read_only: bool) -> None:
     try:
         job = store.get(job_id)
     except StoreError as exc:
         st.warning(str(exc))
         return
+    # The buttons refresh with the job: one that finishes while watched gets Cancel disabled.
+    _actions(store, job, read_only)
     left, right = st.columns([2, 1])
     with left:
         st.progress(job.progress, text=f"**{job.status}** · {job.progress:.0%}" + (f" · {job.message}" if job.message else ""))
@@ -283,13 +278,10 @@ def _job_detail(store: JobView, job_id: int) -> None:
             st.json(job.result)
 
 
-def _actions(store: JobView, job_id: int, read_only: bool) -> None:
+def _actions(store: JobView, job: Job, read_only: bool) -> None:
     if read_only or not store.user.can_submit:
         return
-    try:
-        job = store.get(job_id)
-    except StoreError:
-        return
+    job_id = job.id
     cancel, retry, clone, _ = st.columns([1, 1, 1, 4])
     if cancel.button("Cancel", disabled=job.finished, key="jobs_cancel", help="stop this job"):
         try:
@@ -361,18 +353,22 @@ kinds_shown = filter_kind.multiselect("Kind", sorted(load_kinds()), key="jobs_fi
 limit = filter_limit.number_input("Show", min_value=10, max_value=2000, value=100, step=50, key="jobs_filter_limit")
 _jobs_table(store, statuses, kinds_shown, int(limit))
 
-recent = [j.id for j in store.list(status=statuses or None, kind=kinds_shown or None, limit=int(limit))]
+listed = store.list(status=statuses or None, kind=kinds_shown or None, limit=int(limit))
 if "jobs_selected_next" in st.session_state:
     st.session_state["jobs_selected"] = st.session_state.pop("jobs_selected_next")
 selected = st.session_state.get("jobs_selected")
-if selected is not None and selected not in recent:
-    recent.insert(0, selected)
-if recent:
+if selected is not None and selected not in {j.id for j in listed}:
+    try:
+        listed.insert(0, store.get(selected))
+    except StoreError as exc:  # gone, or someone else's: say so as if it never existed
+        st.warning(str(exc))
+        st.session_state.pop("jobs_selected")
+if listed:
     st.subheader("Job")
-    job_id = st.selectbox("Job", recent, key="jobs_selected", format_func=lambda i: f"job {i}",
+    job_labels = store.labels(listed)
+    job_id = st.selectbox("Job", list(job_labels), key="jobs_selected", format_func=job_labels.get,
                           label_visibility="collapsed")
-    _actions(store, job_id, settings.read_only)
-    _job_detail(store, job_id)
+    _job_detail(store, job_id, settings.read_only)
 
 st.subheader("Workers")
 _workers(store)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from explorer.benchmark_figures import naswot_histogram
 from explorer.errors import USER_ERRORS, UserError
 from explorer.jobs.queue import open_store
+from explorer.naming import cell_title
 from explorer.presets import get_preset
 from explorer.search_sim import (
     ABLATION_F,
@@ -183,17 +184,17 @@ if jobs:
     for job in jobs:
         res = job.result or {}
         score = res.get("score")
-        placed.append({"job": job.id, "status": job.status, "cell": job.spec["network"]["cell"],
+        placed.append({"job": job.id, "status": job.status, "cell": cell_title(job.spec["network"]["cell"]),
                        "score": score, "data": res.get("dataset"), "kind": res.get("kind"),
-                       "share of space below": score_percentile(score, reference) if score is not None else None,
+                       "share of space below": score_percentile(score, reference)
+                       if score is not None and res.get("comparable_with_warehouse") else None,
                        "comparable": res.get("comparable_with_warehouse"), "notes": " ".join(res.get("notes", []))})
     placed_frame = pd.DataFrame(placed)
     st.dataframe(placed_frame, hide_index=True, key="nasf_naswot_jobs")
-    fig = px.histogram(pd.DataFrame({"naswot_v1": reference}), x="naswot_v1", nbins=80,
-                       title=f"{space}: NASWOT (2020) scores on CIFAR-10, warehouse")
-    for row in placed:
-        if row["score"] is not None and np.isfinite(row["score"]):
-            fig.add_vline(x=row["score"], line_dash="dash", annotation_text=f"job {row['job']}")
+    fig = naswot_histogram(reference, placed_frame, f"{space}: NASWOT (2020) scores on CIFAR-10, warehouse")
     st.plotly_chart(fig, key="nasf_naswot_hist")
+    if not placed_frame["comparable"].fillna(False).astype(bool).all():
+        st.caption("Only scores computed like the warehouse's (Jacobian score, CIFAR-10, batch 128) are drawn on "
+                   "its histogram; the others are on another scale.")
 else:
     st.caption("No NASWOT jobs yet.")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.errors import USER_ERRORS
-from explorer.hypotheses import METRICS, Lab, report_html, report_markdown, result_figure
+from explorer.hypotheses import METRICS, Lab, format_p, report_html, report_markdown, result_figure
 from explorer.jobs.queue import open_store
 from explorer.settings import get_settings
 from ui.access import SIGN_IN_NOTE, current_user
@@ -91,7 +91,7 @@ if h.result:
     if fig is not None:
         st.plotly_chart(fig, key="principles_figure")
     for unit in h.result["units"]:
-        with st.expander(f"{unit['unit']}: p = {unit['p_value']:.3g} (Holm {unit['p_holm']:.3g})"):
+        with st.expander(f"{unit['unit']}: p = {format_p(unit['p_value'])} (Holm {format_p(unit['p_holm'])})"):
             st.dataframe(pd.DataFrame(unit["groups"]), hide_index=True, key=f"principles_unit_{unit['unit']}")
             st.json({k: v for k, v in unit.items() if k not in ("groups",)}, expanded=False)
 

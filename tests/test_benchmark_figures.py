@@ -35,3 +35,21 @@ def test_figure5_without_a_box_and_with_deep_cells() -> None:
     assert not [s for s in fig.layout.shapes if s.type == "rect" and s.line.dash == "dash"]
     # d̄ beyond the deepest path is greyed too.
     assert any(s.x0 == 1.5 for s in fig.layout.shapes)
+
+
+def test_parallel_coordinates_leave_room_for_the_first_axis() -> None:
+    from explorer.benchmark_figures import parallel_coordinates
+
+    sample = pd.DataFrame({"effective_depth": [1.0, 2.0], "effective_width": [2.0, 1.0], "accuracy": [90.0, 80.0]})
+    fig = parallel_coordinates(sample, ["effective_depth", "effective_width", "accuracy"])
+    assert [d.label for d in fig.data[0].dimensions] == ["d̄", "m̄", "accuracy (%)"]
+    assert fig.layout.margin.l >= 60 and fig.layout.margin.r >= 60
+
+
+def test_naswot_histogram_draws_only_scores_on_the_warehouse_scale() -> None:
+    from explorer.benchmark_figures import naswot_histogram
+
+    scores = pd.DataFrame({"job": [1, 2, 3], "score": [1500.0, 200.0, None], "comparable": [True, False, None]})
+    fig = naswot_histogram(np.linspace(1000, 1800, 50), scores, "t")
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert [s.x0 for s in lines] == [1500.0]  # the digits score (job 2) is not drawn on CIFAR-10's histogram

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
 from explorer.jobs.child import Attempt, run_attempt
-from explorer.jobs.queue import submit
+from explorer.jobs.queue import submit, submit_many
 from explorer.presets import get_preset
+from explorer.train import experiment_presets, preset_specs
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages/experiments.py")
@@ -68,12 +73,48 @@ def test_results_of_every_kind_are_drawn(monkeypatch, tmp_path) -> None:
     assert not at.exception
     at.button(key="exp_queue_loss_contour").click().run()
     assert not at.exception and any("Queued loss_contour" in s.value for s in at.success)
-    job_id = at.selectbox(key="exp_analyse_job").value.id
+    job_id = at.selectbox(key="exp_analyse_job").value
     at.button(key=f"exp_onnx_{job_id}_make").click().run()
     assert not at.exception
     import onnx
 
     onnx.checker.check_model(onnx.load_from_string(at.session_state[f"exp_onnx_{job_id}"]))
+
+
+def _values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array ({"dtype", "bdata"}) as plotly 6 writes them."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def test_training_curves_open_on_the_newest_experiment_one_curve_per_cell(monkeypatch, tmp_path) -> None:
+    """The lecture's step: queue the DAG preset, open Training curves, see DAG#3 below DAG#2 below
+    DAG#1 without picking anything (metrics written straight to the store: no training needed)."""
+    url = _env(monkeypatch, tmp_path)
+    store = JobStore(url, artifact_dir=tmp_path / "artifacts")
+    submit(store, "train", {"network": {"cell": get_preset("NB201 all-conv").cell.to_text()},
+                            "data": {"name": "synthetic"}, "epochs": 2})  # an older, unrelated run
+    preset = next(p for p in experiment_presets() if p.name.startswith("Chen et al. Fig. 4, digits"))
+    ids = submit_many(store, [("train", s) for s in preset_specs(preset)])
+    final_loss = {"DAG#1": 1.5, "DAG#2": 1.0, "DAG#3": 0.5}
+    for _ in range(len(ids) + 1):
+        job = store.claim("w", "cpu", ["train"])
+        level = final_loss.get(job.spec.get("name"), 2.0) + 0.01 * job.spec["seed"]
+        store.add_metrics(job.id, [{"name": "epoch_train_loss", "value": level * (3 - e), "epoch": e, "step": e}
+                                   for e in (1, 2)])
+        store.finish(job.id, job.attempts, "succeeded", result={})
+
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.selectbox(key="exp_curve_group").value == ",".join(map(str, ids))
+    at.selectbox(key="exp_metric").set_value("epoch_train_loss").run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    lines = [t for t in fig["data"] if t.get("mode") == "lines+markers"]
+    assert [t["name"] for t in lines] == [f"DAG#{i} · width 256 · digits · 3 seeds" for i in (1, 2, 3)]
+    last = [_values(t["y"])[-1] for t in lines]
+    assert last[2] < last[1] < last[0]  # DAG#3 below DAG#2 below DAG#1
+    assert at.title[0].value == "Experiment results"
 
 
 def test_read_only_hides_queueing(monkeypatch, tmp_path) -> None:

@@ -210,3 +210,9 @@ def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_pat
     assert hess_done.status == "analysed" and hess_done.verdict in VERDICTS, hess_done.record.message
     values = hess_done.result["values"]["hessian_top"]
     assert values[0][0] == store.get(follow[0]).result["eigenvalues"][0] and all(v > 0 for g in values for v in g)
+
+
+def test_a_p_value_that_underflowed_is_not_printed_as_zero() -> None:
+    from explorer.hypotheses import format_p
+
+    assert format_p(0.0) == "< 1e-300" and format_p(0.01234) == "0.0123" and format_p(None) == "—"

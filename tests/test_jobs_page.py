@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from db.store import JobStore
 from explorer.cells import parse_cell
 from explorer.jobs.queue import submit
+from explorer.presets import get_preset
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages" / "jobs.py")
@@ -79,6 +80,33 @@ def test_cancel_clone_and_retry_buttons(env):
     at.button(key="jobs_clone_button").click().run()
     assert at.text_input is not None
     assert at.number_input(key=f"jobs_form_selftest_{retried.id}.steps").value == 3
+    # Another kind picked after cloning stays picked, and its form queues that kind.
+    at.selectbox(key="jobs_submit_kind").set_value("nngp_check").run()
+    assert at.selectbox(key="jobs_submit_kind").value == "nngp_check"
+    at.text_area(key=f"jobs_form_nngp_check_{retried.id}.cell").set_value(NB201)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception and not at.error
+    assert env.list()[0].kind == "nngp_check"
+
+
+def test_jobs_are_listed_by_name_analysis_jobs_by_their_train_job(env):
+    dag3 = get_preset("DAG#3 (mixed)").cell.to_text()
+    trained = submit(env, "train", {"network": {"cell": dag3, "width": 16}, "data": {"name": "digits"}, "seed": 1})
+    contour = submit(env, "loss_contour", {"train_job": trained})
+    at = _app()
+    table = at.dataframe[0].value
+    by_id = dict(zip(table["id"], table["job"], strict=True))
+    assert by_id[trained] == "DAG#3 · width 16 · digits · seed 1"
+    assert by_id[contour] == f"loss landscape of #{trained} DAG#3 · width 16 · digits · seed 1"
+    assert at.selectbox(key="jobs_selected").value == contour
+    assert f"#{trained} DAG#3 · width 16 · digits · seed 1" in at.selectbox(key="jobs_selected").options
+
+
+def test_the_train_form_names_its_two_seeds_apart(env):
+    at = _app()
+    at.selectbox(key="jobs_submit_kind").set_value("train").run()
+    labels = [n.label for n in at.number_input]
+    assert "seed" in labels and "seed (data)" in labels
 
 
 def test_a_finished_job_shows_curves_artifacts_and_a_failure_its_traceback(env):
@@ -146,7 +174,7 @@ def test_signing_in_shows_only_your_jobs_and_submits_as_you(env, monkeypatch):
     assert not at.exception
     mine = env.list(owner="alice")
     assert len(mine) == 1 and at.session_state["jobs_selected"] == mine[0].id
-    assert at.selectbox(key="jobs_selected").options == [f"job {mine[0].id}"]  # bob's job {bobs} is not there
+    assert at.selectbox(key="jobs_selected").options == [f"#{mine[0].id} selftest"]  # bob's job {bobs} is not there
     assert bobs != mine[0].id
 
 

@@ -72,7 +72,11 @@ def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # 
     at.run()
     table = at.dataframe[-1].value
     assert not at.exception and table["job"].tolist() == [1] and table["status"].tolist() == ["succeeded"]
-    assert 0.0 <= table["share of space below"].iat[0] <= 1.0 and len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 4
+    # A synthetic-data score is on another scale than the warehouse's CIFAR-10 scores: not placed among them.
+    assert table["share of space below"].isna().all() and table["cell"].iat[0].startswith("NB201 cell (P ")
+    assert '"shapes"' not in at.get("plotly_chart")[-1].proto.spec
+    assert any("Only scores computed like the warehouse's" in c.value for c in at.caption)
 
     at.multiselect(key="nasf_datasets").set_value([]).run()
     assert not at.exception and "at least one dataset" in at.info[0].value
@@ -95,6 +99,13 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     assert {m.label: m.value for m in at.metric} == {"Status": "analysed", "Verdict": "supported", "Predicted": "greater"}
     assert at.dataframe[0].value.set_index("key").loc["H6", "verdict"] == "supported"
     assert len(at.get("plotly_chart")) == 1
+    # One box per (dataset, group): datasets along x, the groups in the legend, both axes titled.
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in fig["data"]] == ["inside the box", "outside the box"]
+    assert all(t["x"] == ["cifar10", "cifar100", "imagenet16"] for t in fig["data"])
+    assert fig["layout"]["xaxis"]["title"]["text"] == "dataset" and fig["layout"]["yaxis"]["title"]["text"]
+    assert fig["layout"]["showlegend"] is True
+    assert not any(e.label.endswith("p = 0 (Holm 0)") or "p = 0 " in e.label for e in at.expander)
 
     # editing the locked H6 saves version 2, unlocked
     spec = json.loads(at.text_area(key="principles_spec_H6_1").value)

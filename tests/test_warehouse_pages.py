@@ -74,6 +74,15 @@ def test_browse_filters_and_table(nb201_warehouse: Path, monkeypatch):  # noqa: 
     assert link.startswith("./?cell=") and parse_cell(unquote(link.removeprefix("./?cell="))).to_nb201() == \
         table["arch_str"].iat[0]
     assert link == "./?cell=" + quote(table["arch_str"].iat[0], safe="")
+    at.selectbox(key="browse_sort").set_value("effective_width").run()
+    assert list(at.dataframe[0].value.columns[:3]) == ["open", "arch_id", "effective_width"]  # in view
+
+    # Another dataset of the same space keeps the d̄ range (a cell's d̄ does not depend on the data).
+    at.sidebar.selectbox(key="browse_dataset").set_value("cifar100").run()
+    depth = next(s for s in at.sidebar.slider if s.label == "Effective depth d̄")
+    assert not at.exception and depth.value == (1.0, 2.0)
+    assert at.dataframe[0].value["effective_depth"].between(1.0, 2.0).all()
+    at.sidebar.selectbox(key="browse_dataset").set_value("cifar10").run()
 
     assert [t.label for t in at.tabs] == ["Results", "Parallel coordinates", "Scatter matrix", "SQL"]
     for tab in ("Parallel coordinates", "Scatter matrix"):  # lazy tabs: only the open one runs

@@ -25,8 +25,8 @@ def user_runs_section(wh: Warehouse, rs: ResultSet) -> None:
     try:
         stamp = path.stat().st_mtime_ns
     except FileNotFoundError:
-        st.info("No train runs of yours yet. Finished `train` jobs appear here (queue them on the Experiments "
-                f"page); the set is `{path}`, rewritten by `explorer results export`.")
+        st.info("No train runs of yours yet. Finished `train` jobs appear here (queue them on the Experiment "
+                f"results page); the set is `{path}`, rewritten by `explorer results export`.")
         return
     try:
         runs = _read_runs(str(path), stamp)

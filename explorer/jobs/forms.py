@@ -7,7 +7,7 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import annotated_types
@@ -32,6 +32,7 @@ class FormField:
     maximum: float | None = None
     choices: tuple[Any, ...] = ()
     children: tuple[FormField, ...] = ()  # for "group" (a nested model)
+    qualified: bool = False  # another field has the same name: the label says whose it is
 
     @property
     def key(self) -> str:
@@ -39,7 +40,8 @@ class FormField:
 
     @property
     def label(self) -> str:
-        return self.path[-1].replace("_", " ")
+        name = self.path[-1].replace("_", " ")
+        return f"{name} ({self.path[-2].replace('_', ' ')})" if self.qualified and len(self.path) > 1 else name
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
@@ -66,7 +68,20 @@ def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
 
 
 def describe(model: type[BaseModel], prefix: Path = ()) -> list[FormField]:
-    """The model's fields in order; nested models become groups of their own fields."""
+    """The model's fields in order; nested models become groups of their own fields. A nested field
+    that shares its name with another (the train spec's seed and its data's seed) is labelled with
+    its group: 'seed (data)'."""
+    fields = _fields(model, prefix)
+    names = [f.path[-1] for f in _flat(fields)]
+    return _qualify(fields, {n for n in names if names.count(n) > 1}) if not prefix else fields
+
+
+def _qualify(fields: list[FormField], shared: set[str]) -> list[FormField]:
+    return [replace(f, children=tuple(_qualify(list(f.children), shared))) if f.widget == "group"
+            else replace(f, qualified=f.path[-1] in shared and len(f.path) > 1) for f in fields]
+
+
+def _fields(model: type[BaseModel], prefix: Path) -> list[FormField]:
     fields = []
     for name, info in model.model_fields.items():
         annotation, nullable = _unwrap_optional(info.annotation)
@@ -75,7 +90,7 @@ def describe(model: type[BaseModel], prefix: Path = ()) -> list[FormField]:
         common = dict(path=(*prefix, name), required=required, nullable=nullable, description=info.description or "")
         low, high = _bounds(info)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            children = tuple(describe(annotation, (*prefix, name)))
+            children = tuple(_fields(annotation, (*prefix, name)))
             fields.append(FormField(widget="group", default=None, children=children, **common))
         elif typing.get_origin(annotation) is Literal:
             fields.append(FormField(widget="choice", default=default, choices=typing.get_args(annotation), **common))

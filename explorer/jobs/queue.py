@@ -28,6 +28,7 @@ from db.store import (
 from explorer.access import OPEN, AccessError, User
 from explorer.errors import SpecError
 from explorer.jobs.registry import get_kind
+from explorer.naming import labels_by_id
 from explorer.paths import PathError, confine
 from explorer.settings import Settings, get_settings
 
@@ -152,6 +153,17 @@ class JobView:
     def list(self, **filters: Any) -> list[Job]:
         """``JobStore.list`` over the user's jobs (a guest's list is empty)."""
         return [] if self._guest else self.store.list(owner=self._owner_filter(), **filters)
+
+    def labels(self, jobs: Sequence[Job]) -> dict[int, str]:
+        """'#9 DAG#3 · width 256 · digits · seed 1' for each job, by id (``explorer.naming``); a job
+        another refers to is read only when it is not among ``jobs`` and the user may see it."""
+        return labels_by_id(jobs, self._find)
+
+    def _find(self, job_id: int) -> Job | None:
+        try:
+            return self.get(job_id)
+        except JobNotFound:
+            return None
 
     def counts(self) -> dict[str, int]:
         if self._guest:

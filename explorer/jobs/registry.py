@@ -50,6 +50,9 @@ class JobKind:
     run: Callable[[Any, JobContext], Mapping[str, Any] | None]  # returns a small JSON-able summary
     description: str
     uses_gpu: bool = False  # may use a GPU when the worker has one
+    # The job's label without its id, from its stored spec (a dict: old specs may no longer validate)
+    # and a lookup of the jobs it refers to; None: the generic '<kind> · <cell>' (explorer.naming).
+    label: Callable[[Mapping[str, Any], Callable[[int], Any]], str] | None = None
 
     def validate(self, spec: Mapping[str, Any] | str) -> BaseModel:
         """The spec as its pydantic model, or ``SpecError`` with every problem listed."""

@@ -72,7 +72,7 @@ def test_a_shared_server_signs_in_and_shows_only_your_jobs(new_page, tmp_path):
         assert [j.owner for j in store.list()] == ["alice", "bob"]
         # The counts above the queue table and the job selector hold alice's job only.
         assert page.get_by_test_id("stCaptionContainer").filter(has_text="queued 1").count()
-        assert not page.get_by_text(f"job {bobs}", exact=True).count()
+        assert not page.get_by_text(f"#{bobs} selftest", exact=True).count()
         assert not page.get_by_test_id("stException").count()
 
 
@@ -89,7 +89,7 @@ def test_clicking_a_row_of_the_queue_table_shows_that_job(new_page, tmp_path):
     with run_streamlit(env, log_dir=tmp_path) as base:
         page = new_page(base + "/jobs")
         selector = page.get_by_role("combobox", name="Job", exact=True)  # its input holds the shown value
-        assert selector.input_value() == "job 3"  # newest first, as the table
+        assert selector.input_value() == "#3 selftest"  # newest first, as the table
         grid = page.get_by_test_id("stDataFrame").first.bounding_box()
         header = row = 35  # the grid's default heights (px)
 
@@ -97,7 +97,7 @@ def test_clicking_a_row_of_the_queue_table_shows_that_job(new_page, tmp_path):
             page.mouse.click(grid["x"] + 12, grid["y"] + header + row * i + row / 2)
             wait_idle(page)
 
-        for i, job in ((2, "job 1"), (1, "job 2")):  # a second pick works too (the table is fresh)
+        for i, job in ((2, "#1 selftest"), (1, "#2 selftest")):  # a second pick works too (the table is fresh)
             click_row(i)
             expect(selector).to_have_value(job, timeout=30_000)
             page.get_by_text("selftest · attempts 0/3").first.wait_for(timeout=30_000)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from db.store import JobStore
+from explorer.naming import cell_title
 from tests.e2e.conftest import run_streamlit, wait_idle
 from tests.jobs_support import job_env
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
@@ -96,7 +97,7 @@ def test_nas_filter_simulates_reacts_to_f_and_queues_naswot(nb201_warehouse: Pat
         assert job.spec["batch_size"] == 16
         assert page.get_by_text("No NASWOT jobs yet.").count() == 0
         jobs = _grid_text(page, -1)
-        assert "queued" in jobs and CELL in jobs
+        assert "queued" in jobs and cell_title(CELL) in jobs  # the cell by name (P, d̄, m̄), not its string
         _no_errors(page)
 
 

@@ -21,7 +21,7 @@ PAGES = {
     "browse": "Warehouse",
     "proxies": "Zero-cost proxies",
     "jobs": "Jobs",
-    "experiments": "Experiments",
+    "experiments": "Experiment results",
     "nas_filter": "NAS filter lab",
     "principles": "Principles lab",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from explorer.gradvar import GradVarianceSpec, run_grad_variance
 from explorer.jobs.registry import JobKind, register
+from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="grad_variance",
@@ -12,4 +13,5 @@ KIND = register(JobKind(
     description="Per-sample gradient variance g = mean‖∇f_i‖² − ‖mean ∇f_i‖² (shown as √g) on the same grid "
                 "as loss_contour, with BackPACK; BatchNorm in eval mode.",
     uses_gpu=True,
+    label=analysis_title("gradient variance"),
 ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from explorer.hessian import HessianSpec, run_hessian_top
 from explorer.jobs.registry import JobKind, register
+from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="hessian_top",
@@ -12,4 +13,5 @@ KIND = register(JobKind(
     description="Top Hessian eigenvalues of the training loss at the trained weights, by power iteration "
                 "on Hessian-vector products (with deflation).",
     uses_gpu=True,
+    label=analysis_title("Hessian spectrum"),
 ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from explorer.jobs.registry import JobKind, register
 from explorer.landscape import LossContourSpec, run_loss_contour
+from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="loss_contour",
@@ -13,4 +14,5 @@ KIND = register(JobKind(
     description="Loss and accuracy of a trained network on a 2-D grid of filter-normalised random directions "
                 "(default 21×21 over [-1, 1]²), plus the 1-D interpolation from initial to final weights.",
     uses_gpu=True,
+    label=analysis_title("loss landscape"),
 ))

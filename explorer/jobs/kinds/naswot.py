@@ -24,6 +24,7 @@ from torch import nn
 
 from explorer.data import DataSpec, load_dataset
 from explorer.jobs.registry import JobContext, JobKind, register
+from explorer.naming import cell_job_title
 from explorer.nets import parameter_count
 from explorer.nets.spec import NetworkSpec
 
@@ -121,4 +122,5 @@ KIND = register(JobKind(
     description="NASWOT score of a cell's untrained network on a mini-batch (Jacobian 2020 version or "
                 "ReLU-code Hamming 2021 version); compare with the warehouse's naswot_v1 scores.",
     uses_gpu=True,
+    label=cell_job_title("NASWOT"),
 ))

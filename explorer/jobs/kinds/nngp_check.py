@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from explorer.cells import CellError, parse_cell
 from explorer.jobs.registry import JobContext, JobKind, register
 from explorer.kernel_check import MAX_WIDTH, kernel_check
+from explorer.naming import cell_job_title
 
 
 class NNGPCheckSpec(BaseModel):
@@ -65,4 +66,5 @@ KIND = register(JobKind(
     description="Empirical 2×2 NNGP kernel of the MLP-cell network at initialisation over widths and seeds, "
                 "against the exact infinite-width DAG kernel, Chen et al.'s sum rule and Eq. 12.",
     uses_gpu=True,
+    label=cell_job_title("NNGP check"),
 ))

@@ -10,6 +10,7 @@ import sklearn.datasets  # noqa: F401
 import torch._dynamo  # noqa: F401
 
 from explorer.jobs.registry import JobContext, JobKind, register
+from explorer.naming import train_title
 from explorer.train import TrainSpec, store_result, train
 
 
@@ -26,4 +27,5 @@ KIND = register(JobKind(
     description="Train the network a cell defines (MLP-cell, NB201 or DARTS) with SGD or Adam; "
                 "streams losses and accuracies, stores the final weights (safetensors) and the curves.",
     uses_gpu=True,
+    label=lambda spec, lookup: train_title(spec),
 ))
