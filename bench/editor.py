@@ -24,7 +24,7 @@ from urllib.parse import quote
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from explorer.presets import get_preset  # noqa: E402
+from explorer.cell.presets import get_preset  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, wait_idle  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Chen et al. (NeurIPS 2022) Figure 4 on small data: do DAG#3 > DAG#2 > DAG#1 in training speed?
 
 The three MLP-cell DAGs (presets ``DAG#1/2/3``) at width m, plain SGD, batch 128, the same seeds,
-on digits and MNIST-1D, through ``explorer.train.train`` (the ``train`` job's code). Prints, per
+on digits and MNIST-1D, through ``explorer.experiments.train.train`` (the ``train`` job's code). Prints, per
 dataset, the mean ± std over seeds of the training loss (the running mean over each epoch) at a few
 epochs and its area under the curve, and whether the paper's ordering holds; writes every curve
 to ``--out`` (CSV) for docs/experiments.md.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.presets import get_preset
-from explorer.train import TrainSpec, train
+from explorer.cell.presets import get_preset
+from explorer.experiments.train import TrainSpec, train
 
 DAGS = ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)")
 

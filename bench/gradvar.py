@@ -16,11 +16,11 @@ import time
 import numpy as np
 import torch
 
-from explorer.data import DataSpec, load_dataset
-from explorer.gradvar import gradient_variance_loop, variance_grid
-from explorer.landscape import directions
+from explorer.cell.presets import get_preset
+from explorer.experiments.datasets import DataSpec, load_dataset
+from explorer.experiments.gradvar import gradient_variance_loop, variance_grid
+from explorer.experiments.landscape import directions
 from explorer.nets import build_network
-from explorer.presets import get_preset
 
 
 def loop_grid(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, d1, d2, axis: np.ndarray) -> np.ndarray:

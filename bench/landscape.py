@@ -19,10 +19,10 @@ import time
 import numpy as np
 import torch
 
-from explorer.data import DataSpec, load_dataset
-from explorer.landscape import SurfaceEvaluator, directions
+from explorer.cell.presets import get_preset
+from explorer.experiments.datasets import DataSpec, load_dataset
+from explorer.experiments.landscape import SurfaceEvaluator, directions
 from explorer.nets import build_network
-from explorer.presets import get_preset
 
 STEPS = 21
 

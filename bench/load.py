@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO))
 import psutil  # noqa: E402
 
 from db.store import JobStore, utcnow  # noqa: E402
-from explorer.presets import get_preset  # noqa: E402
+from explorer.cell.presets import get_preset  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, SHELL_NAV  # noqa: E402
 

@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from explorer import nngp
-from explorer.dag_kernel import exact_kernel
-from explorer.kernel_check import kernel_check, t_limit
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.presets import PRESETS, get_preset
+from explorer.experiments.kernel_check import kernel_check, t_limit
+from explorer.theory import nngp
+from explorer.theory.dag_kernel import exact_kernel
 
 
 def best_time(fn, repeat: int = 5) -> float:

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from db.warehouse import Warehouse
-from explorer import search_sim as ss
-from explorer.settings import get_settings
+from explorer.benchmarks import search_sim as ss
+from explorer.core.settings import get_settings
 
 
 def loop_simulate(data: ss.SpaceData, cfg: ss.SimulationConfig) -> dict:

@@ -15,10 +15,10 @@ import argparse
 
 import numpy as np
 
-from explorer.cells import Cell
-from explorer.metrics import metrics
+from explorer.cell.model import Cell
+from explorer.experiments.train import TrainSpec, train
 from explorer.nets import cell_parameter_count
-from explorer.train import TrainSpec, train
+from explorer.theory.metrics import metrics
 
 OPS = ["sep_conv_3x3", "sep_conv_3x3", "sep_conv_3x3", "sep_conv_3x3", "sep_conv_3x3", "skip_connect",
        "skip_connect", "dil_conv_3x3"]

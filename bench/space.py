@@ -26,10 +26,10 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-from explorer import spaces
-from explorer.cells import Cell, Edge
-from explorer.metrics import effective_depth_width, metrics, path_histogram
-from explorer.spaces import ABSENT, PARAM, PLAIN, class_table, edge_targets, space_summary, wirings
+from explorer.cell.model import Cell, Edge
+from explorer.theory import spaces
+from explorer.theory.metrics import effective_depth_width, metrics, path_histogram
+from explorer.theory.spaces import ABSENT, PARAM, PLAIN, class_table, edge_targets, space_summary, wirings
 
 # --- timing helpers ----------------------------------------------------------------------------
 

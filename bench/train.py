@@ -16,10 +16,10 @@ import time
 
 import torch
 
-from explorer.data import load_dataset
+from explorer.cell.presets import get_preset
+from explorer.experiments.datasets import load_dataset
+from explorer.experiments.train import TrainSpec, build_model, train
 from explorer.jobs.local_context import LocalContext
-from explorer.presets import get_preset
-from explorer.train import TrainSpec, build_model, train
 
 
 def bare_loop(spec: TrainSpec, data, device: torch.device) -> None:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from db.warehouse import TABLE_COLUMNS, Filter, Warehouse  # noqa: E402
-from explorer.warehouse_setup import build, default_inputs  # noqa: E402
+from explorer.benchmarks.ensure import build, default_inputs  # noqa: E402
 
 DEPTH, WIDTH = (1.0, 2.0), (1.5, 3.0)
 PAGE = 50

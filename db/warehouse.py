@@ -30,12 +30,12 @@ import duckdb
 import pandas as pd
 from tqdm import tqdm
 
-from db import ingest
-from explorer.errors import DataError, UserError
+from explorer.benchmarks import ingest
+from explorer.core.errors import DataError, UserError
 
 SCHEMA_VERSION = 1
 # Bump when what a build computes changes (metrics, conversions) without a schema change: a warehouse
-# whose recorded fingerprint differs is rebuilt by ``explorer serve`` (explorer.warehouse_setup).
+# whose recorded fingerprint differs is rebuilt by ``explorer serve`` (explorer.benchmarks.ensure).
 BUILD_VERSION = 2
 
 SCHEMA_SQL = """
@@ -528,7 +528,7 @@ class Warehouse:
     def multiple_r(self, f: Filter) -> tuple[float | None, int]:
         """Multiple correlation R of accuracy on (d̄, m̄) (least squares with intercept) over the
         filtered architectures with defined d̄/m̄, and how many there are."""
-        from explorer.benchmark_analysis import multiple_correlation
+        from explorer.benchmarks.analysis import multiple_correlation
 
         where, params = f.where()
         acc = f"b.{f.accuracy}"

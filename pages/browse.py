@@ -9,11 +9,11 @@ import plotly.express as px
 import streamlit as st
 
 from db.warehouse import TABLE_COLUMNS, Filter
-from explorer.benchmark_analysis import ReachableRegion
-from explorer.benchmark_figures import figure5, parallel_coordinates
-from explorer.cells import parse_cell
-from explorer.errors import UserError
-from explorer.settings import get_settings
+from explorer.benchmarks.analysis import ReachableRegion
+from explorer.cell.model import parse_cell
+from explorer.core.errors import UserError
+from explorer.core.settings import get_settings
+from explorer.figures.benchmarks import figure5, parallel_coordinates
 from ui.common import page_header
 from ui.state import editor_link
 from ui.user_runs import user_runs_section
@@ -50,7 +50,7 @@ full = wh.column_ranges(base, ranged)
 def box_of(space: str):
     if space != "nb201":
         return None
-    from explorer.spaces import space_box
+    from explorer.theory.spaces import space_box
 
     return space_box("nb201")
 

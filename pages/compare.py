@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from explorer import nngp
-from explorer.cell_diff import edge_diff
-from explorer.cells import Cell, CellError, parse_cell
-from explorer.figures import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, space_scatter
-from explorer.metrics import DEFAULT_K0, metrics
-from explorer.presets import PRESETS, get_preset
-from explorer.spaces import space_box
-from explorer.teaching import claims
+from explorer.cell.diff import edge_diff
+from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.presets import PRESETS, get_preset
+from explorer.figures.cells import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, space_scatter
+from explorer.theory import nngp
+from explorer.theory.metrics import DEFAULT_K0, metrics
+from explorer.theory.spaces import space_box
+from explorer.theory.teaching import claims
 from ui.common import fmt, page_header, teaching
 from ui.state import (
     MAX_COMPARE,

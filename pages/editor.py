@@ -11,17 +11,25 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from explorer import nngp
-from explorer.cells import Cell, CellError, parse_cell
-from explorer.figures import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, pyvis_html, space_scatter
-from explorer.metrics import DEFAULT_K0, list_paths, metrics
+from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
+from explorer.cell.presets import PRESETS, TOUR, get_preset
+from explorer.cell.variants import MODES, adapt, random_variants, variant_table
+from explorer.core.settings import get_settings
+from explorer.figures.cells import (
+    K0_GRID,
+    Mark,
+    NamedCurves,
+    graph_figure,
+    nngp_figure,
+    pyvis_html,
+    space_scatter,
+)
 from explorer.nets import cell_parameter_count, network_kind
-from explorer.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
-from explorer.presets import PRESETS, TOUR, get_preset
-from explorer.settings import get_settings
-from explorer.spaces import space_box
-from explorer.teaching import claims, depth_width_formulas, path_counting
-from explorer.variants import MODES, adapt, random_variants, variant_table
+from explorer.theory import nngp
+from explorer.theory.metrics import DEFAULT_K0, list_paths, metrics
+from explorer.theory.spaces import space_box
+from explorer.theory.teaching import claims, depth_width_formulas, path_counting
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
 from ui.state import (

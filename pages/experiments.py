@@ -13,8 +13,11 @@ import streamlit as st
 import torch
 
 from db.store import Job, JobStore, StoreError
-from explorer.errors import USER_ERRORS
-from explorer.experiment_figures import (
+from explorer.cell.naming import experiment_groups
+from explorer.core.errors import USER_ERRORS
+from explorer.core.settings import get_settings
+from explorer.experiments.train import curve_band, experiment_presets, load_trained, preset_specs
+from explorer.figures.experiments import (
     bands_csv,
     hessian_figures,
     interpolation_figure,
@@ -26,10 +29,7 @@ from explorer.experiment_figures import (
     variance_heatmap,
 )
 from explorer.jobs.queue import JobView, open_store
-from explorer.naming import experiment_groups
-from explorer.onnx_export import ONNX_MEDIA_TYPE, export_onnx
-from explorer.settings import get_settings
-from explorer.train import curve_band, experiment_presets, load_trained, preset_specs
+from explorer.nets.onnx import ONNX_MEDIA_TYPE, export_onnx
 from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 

@@ -13,13 +13,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from db.store import JOB_STATUSES, Job, JobStore, StoreError, utcnow
-from explorer.cells import CellError, parse_cell
-from explorer.errors import USER_ERRORS, UserError
+from explorer.cell.model import CellError, parse_cell
+from explorer.core.errors import USER_ERRORS, UserError
+from explorer.core.settings import get_settings
 from explorer.jobs.forms import FormField, assemble, describe, initial_values
 from explorer.jobs.queue import JobView, open_store
 from explorer.jobs.registry import load_kinds
 from explorer.jobs.worker import WorkerConfig
-from explorer.settings import get_settings
 from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from explorer.errors import USER_ERRORS
-from explorer.hypotheses import METRICS, Lab, format_p, report_html, report_markdown, result_figure
+from explorer.core.errors import USER_ERRORS
+from explorer.core.settings import get_settings
 from explorer.jobs.queue import open_store
-from explorer.settings import get_settings
+from explorer.labs.hypotheses import METRICS, Lab, format_p, report_html, report_markdown, result_figure
 from ui.access import SIGN_IN_NOTE, current_user
 from ui.common import page_header
 

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from db.warehouse import Filter
-from explorer.benchmark_analysis import MIN_BUCKET, proxy_rank_correlations
+from explorer.benchmarks.analysis import MIN_BUCKET, proxy_rank_correlations
 from ui.common import page_header
 from ui.warehouse import open_or_explain, pick_result_set
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Re-make the shipped benchmark tables from a CSV release of them, and prove the copy exact.
 
-    .venv/bin/python scripts/pack_benchmarks.py --source PATH/TO/nasbench201 [--out explorer/benchmark_data/nasbench201]
+    .venv/bin/python scripts/pack_benchmarks.py --source PATH/TO/nasbench201 [--out explorer/benchmarks/data/nasbench201]
 
 Every ``*.csv`` in the source folder becomes ``<name>.parquet`` (zstd) in the output folder; each
 file is read back and compared with its CSV value by value (floats bit for bit) before it replaces
@@ -19,9 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from explorer.benchmark_data import NB201_DIR  # noqa: E402
-from explorer.benchmark_data.pack import check, pack, verify  # noqa: E402
-from explorer.errors import DataError  # noqa: E402
+from explorer.benchmarks.data import NB201_DIR  # noqa: E402
+from explorer.benchmarks.data.pack import check, pack, verify  # noqa: E402
+from explorer.core.errors import DataError  # noqa: E402
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "explorer" / "benchmark_data"
+SHIPPED = REPO / "explorer" / "benchmarks" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def nb201_dir() -> Path:
     """The real NAS-Bench-201 tables the repository ships (Parquet, checked against their manifest)."""
-    from explorer.benchmark_data import shipped_nb201_dir
+    from explorer.benchmarks.data import shipped_nb201_dir
 
     return shipped_nb201_dir()
 
@@ -27,7 +27,7 @@ def nb201_dir() -> Path:
 @pytest.fixture(scope="session")
 def nb201_csv_dir(nb201_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same tables as the CSV files they were packed from (written back from the Parquet copy)."""
-    from explorer.benchmark_data.pack import unpack
+    from explorer.benchmarks.data.pack import unpack
 
     out = tmp_path_factory.mktemp("nb201_csv")
     unpack(nb201_dir, out)

@@ -81,7 +81,7 @@ def submit_at_once(store, user, n: int) -> int:
     (``AccessError``: the per-user limit)."""
     import threading
 
-    from explorer.access import AccessError
+    from explorer.core.access import AccessError
     from explorer.jobs.queue import submit
 
     refused: list[AccessError] = []

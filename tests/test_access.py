@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from db.store import JobNotFound, JobStore
 from db.store.engine import make_engine, upgrade
-from explorer.access import ADMIN, GUEST, OPEN, AccessError, User, issue_token, may_read, sign_in
-from explorer.errors import SpecError
+from explorer.core.access import ADMIN, GUEST, OPEN, AccessError, User, issue_token, may_read, sign_in
+from explorer.core.errors import SpecError
+from explorer.core.paths import PathError, confine
 from explorer.jobs.context import StoreContext
 from explorer.jobs.queue import JobView, submit
-from explorer.paths import PathError, confine
 from tests.jobs_support import submit_at_once
 
 SECRET = "class-of-2026-secret"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from explorer.benchmark_data import NB201_DIR, shipped_fingerprint, shipped_nb201_dir
-from explorer.benchmark_data.pack import check, pack, read_manifest, sha256_of, unpack, verify
-from explorer.errors import DataError
+from explorer.benchmarks.data import NB201_DIR, shipped_fingerprint, shipped_nb201_dir
+from explorer.benchmarks.data.pack import check, pack, read_manifest, sha256_of, unpack, verify
+from explorer.core.errors import DataError
 from tests.conftest import REPO
 
 TABLES = {"nb201_acc200_natsbench": 15_625, "nb201_cifar10_naswot": 15_625, "nb201_acc12_minibench": 15_625,

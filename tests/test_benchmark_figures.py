@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from explorer.benchmark_analysis import ReachableRegion
-from explorer.benchmark_figures import figure5
-from explorer.spaces import space_box
+from explorer.benchmarks.analysis import ReachableRegion
+from explorer.figures.benchmarks import figure5
+from explorer.theory.spaces import space_box
 
 GROUPS = pd.DataFrame({"effective_depth": [1.0, 1.5, 2.0], "effective_width": [3.0, 2.0, 1.0], "n": [10, 4, 1],
                        "mean_acc": [92.0, 90.0, 70.0], "std_acc": [0.5, 2.0, None]})
@@ -38,7 +38,7 @@ def test_figure5_without_a_box_and_with_deep_cells() -> None:
 
 
 def test_parallel_coordinates_leave_room_for_the_first_axis() -> None:
-    from explorer.benchmark_figures import parallel_coordinates
+    from explorer.figures.benchmarks import parallel_coordinates
 
     sample = pd.DataFrame({"effective_depth": [1.0, 2.0], "effective_width": [2.0, 1.0], "accuracy": [90.0, 80.0]})
     fig = parallel_coordinates(sample, ["effective_depth", "effective_width", "accuracy"])
@@ -47,7 +47,7 @@ def test_parallel_coordinates_leave_room_for_the_first_axis() -> None:
 
 
 def test_naswot_histogram_draws_only_scores_on_the_warehouse_scale() -> None:
-    from explorer.benchmark_figures import naswot_histogram
+    from explorer.figures.benchmarks import naswot_histogram
 
     scores = pd.DataFrame({"job": [1, 2, 3], "score": [1500.0, 200.0, None], "comparable": [True, False, None]})
     fig = naswot_histogram(np.linspace(1000, 1800, 50), scores, "t")

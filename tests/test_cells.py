@@ -11,10 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.cells import MAX_EDGES, MAX_NODES, MAX_TEXT_CHARS, Cell, CellError, Edge, Genotype, parse_cell
-from explorer.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
-from explorer.presets import PRESETS, TOUR, get_preset
-from explorer.spaces import nb201_arch_strings
+from explorer.cell.model import (
+    MAX_EDGES,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    Cell,
+    CellError,
+    Edge,
+    Genotype,
+    parse_cell,
+)
+from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
+from explorer.cell.presets import PRESETS, TOUR, get_preset
+from explorer.theory.spaces import nb201_arch_strings
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 MLP_ROLES = ("input", "intermediate", "intermediate", "output")

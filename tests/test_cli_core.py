@@ -9,8 +9,8 @@ import sys
 import pandas as pd
 import pytest
 
+from explorer.cell.presets import get_preset
 from explorer.cli import main
-from explorer.presets import get_preset
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 DARTS_V2 = (

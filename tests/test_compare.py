@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from explorer.cell_diff import edge_diff
-from explorer.metrics import metrics
-from explorer.presets import get_preset
-from explorer.teaching import depth_width_formulas, node_path_counts
+from explorer.cell.diff import edge_diff
+from explorer.cell.presets import get_preset
+from explorer.theory.metrics import metrics
+from explorer.theory.teaching import depth_width_formulas, node_path_counts
 from tests.conftest import REPO
 
 COMPARE = str(REPO / "pages" / "compare.py")

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer import nngp
-from explorer.cells import Cell, Edge
-from explorer.dag_kernel import dag_kernel, exact_kernel, exact_lambda_min, relu_cross, relu_mean
-from explorer.metrics import metrics
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.model import Cell, Edge
+from explorer.cell.presets import PRESETS, get_preset
+from explorer.theory import nngp
+from explorer.theory.dag_kernel import dag_kernel, exact_kernel, exact_lambda_min, relu_cross, relu_mean
+from explorer.theory.metrics import metrics
 
 K0S = np.linspace(-1.0, 1.0, 41)
 

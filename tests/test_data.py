@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.data import DataSpec, cutout, darts_augment, load_dataset, read_cifar_batch, read_idx
-from explorer.errors import DataError, SpecError
+from explorer.core.errors import DataError, SpecError
+from explorer.experiments.datasets import (
+    DataSpec,
+    cutout,
+    darts_augment,
+    load_dataset,
+    read_cifar_batch,
+    read_idx,
+)
 from explorer.jobs.registry import validate_model
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from explorer.cli import build_parser
-from explorer.settings import get_settings
+from explorer.core.settings import get_settings
 from tests.conftest import REPO
 
 COMPOSE = yaml.safe_load((REPO / "compose.yaml").read_text())

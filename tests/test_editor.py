@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.cells import Cell, parse_cell
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.model import Cell, parse_cell
+from explorer.cell.presets import PRESETS, get_preset
 from tests.conftest import REPO
 
 EDITOR = str(REPO / "pages" / "editor.py")

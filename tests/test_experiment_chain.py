@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from db.store import JobStore
+from explorer.cell.presets import get_preset
 from explorer.jobs.queue import submit
-from explorer.presets import get_preset
 from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,8 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 
-from explorer.experiment_figures import (
+from explorer.experiments.train import curve_band
+from explorer.figures.experiments import (
     bands_csv,
     hessian_figures,
     interpolation_figure,
@@ -18,7 +19,6 @@ from explorer.experiment_figures import (
     training_curves_figure,
     variance_heatmap,
 )
-from explorer.train import curve_band
 
 
 @dataclass

@@ -9,10 +9,10 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
+from explorer.cell.presets import get_preset
+from explorer.experiments.train import experiment_presets, preset_specs
 from explorer.jobs.child import Attempt, run_attempt
 from explorer.jobs.queue import submit, submit_many
-from explorer.presets import get_preset
-from explorer.train import experiment_presets, preset_specs
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages/experiments.py")

@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.gradvar import extend_for_backpack, gradient_variance, gradient_variance_loop, variance_grid
+from explorer.cell.presets import get_preset
+from explorer.experiments.gradvar import (
+    extend_for_backpack,
+    gradient_variance,
+    gradient_variance_loop,
+    variance_grid,
+)
+from explorer.experiments.landscape import directions
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.registry import get_kind
-from explorer.landscape import directions
 from explorer.nets import build_network
-from explorer.presets import get_preset
 
 
 def _naive(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from explorer.hessian import top_eigenvalues
+from explorer.cell.presets import get_preset
+from explorer.experiments.hessian import top_eigenvalues
 from explorer.nets import build_network
-from explorer.presets import get_preset
 
 
 def test_power_iteration_finds_the_largest_eigenvalues() -> None:

@@ -77,7 +77,7 @@ def test_kinds_lists_selftest_with_its_schema(capsys):
 
 
 def test_worker_devices_are_parsed_and_checked():
-    from explorer.errors import UserError
+    from explorer.core.errors import UserError
     from explorer.jobs.worker import WorkerConfig, parse_devices
 
     assert parse_devices("cpu") == ["cpu"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.errors import SpecError
+from explorer.core.errors import SpecError
 from explorer.jobs.forms import assemble, describe, initial_values
 from explorer.jobs.registry import load_kinds
 

@@ -7,9 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
-from explorer.cells import parse_cell
+from explorer.cell.model import parse_cell
+from explorer.cell.presets import get_preset
 from explorer.jobs.queue import submit
-from explorer.presets import get_preset
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages" / "jobs.py")
@@ -143,7 +143,7 @@ SECRET = "shared-server-secret"
 
 
 def _bobs_job(store) -> int:
-    from explorer.access import User
+    from explorer.core.access import User
 
     return submit(store, "selftest", {"steps": 1, "size": 2}, user=User("bob", False, True))
 
@@ -159,7 +159,7 @@ def test_a_guest_on_a_shared_server_sees_no_jobs_and_cannot_submit(env, monkeypa
 
 
 def test_signing_in_shows_only_your_jobs_and_submits_as_you(env, monkeypatch):
-    from explorer.access import issue_token
+    from explorer.core.access import issue_token
 
     monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", SECRET)
     bobs = _bobs_job(env)
@@ -179,7 +179,7 @@ def test_signing_in_shows_only_your_jobs_and_submits_as_you(env, monkeypatch):
 
 
 def test_a_guessed_job_id_answers_as_if_unused(env, monkeypatch):
-    from explorer.access import issue_token
+    from explorer.core.access import issue_token
 
     monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", SECRET)
     bobs = _bobs_job(env)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.dag_kernel import dag_kernel
-from explorer.kernel_check import centred_pair, fit_error_trend, kernel_check, node_moments
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.presets import PRESETS, get_preset
+from explorer.experiments.kernel_check import centred_pair, fit_error_trend, kernel_check, node_moments
+from explorer.theory.dag_kernel import dag_kernel
 
 WIDTHS = (64, 256, 1024)
 SEEDS = 16

@@ -118,7 +118,7 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     assert "not valid JSON" in at.error[0].value
     at.run()
     assert at.selectbox(key="principles_v_H6").options == ["1", "2"]
-    from explorer.cells import parse_cell
+    from explorer.cell.model import parse_cell
 
     cell = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
     at.session_state["cell"] = parse_cell(cell)  # what the editor page keeps

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.data import DataSpec, load_dataset
+from explorer.cell.presets import get_preset
+from explorer.experiments.datasets import DataSpec, load_dataset
+from explorer.experiments.landscape import SurfaceEvaluator, directions, interpolate, random_direction
+from explorer.experiments.train import evaluate
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.registry import get_kind
-from explorer.landscape import SurfaceEvaluator, directions, interpolate, random_direction
 from explorer.nets import build_network
-from explorer.presets import get_preset
-from explorer.train import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.cells import parse_cell
-from explorer.figures import graph_figure, space_points
-from explorer.layout import layered_positions, layers
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.layout import layered_positions, layers
+from explorer.cell.model import parse_cell
+from explorer.cell.presets import PRESETS, get_preset
+from explorer.figures.cells import graph_figure, space_points
 from ui.canvas import cell_to_flow, flow_to_cell
 
 RESNET = get_preset("NB201 ResNet cell").cell
@@ -99,7 +99,7 @@ def test_canvas_refuses_unknown_ops_and_cycles() -> None:
 
 
 def test_pyvis_html_is_standalone() -> None:
-    from explorer.figures import pyvis_html
+    from explorer.figures.cells import pyvis_html
 
     html = pyvis_html(RESNET)
     assert "vis-network" in html and "cdnjs" not in html  # inlined: works offline
@@ -109,7 +109,7 @@ def test_pyvis_html_is_standalone() -> None:
 def test_no_two_edge_labels_share_a_spot_in_four_node_cells() -> None:
     """A plain zigzag makes 0 → 3 and 1 → 2 cross at their midpoints, where the canvas puts their
     labels: one hid the other (found by the canvas browser tests)."""
-    from explorer.layout import GOOD_LABEL_GAP, label_gap
+    from explorer.cell.layout import GOOD_LABEL_GAP, label_gap
 
     for name in ("DAG#2 (parallel)", "DAG#3 (mixed)", "NB201 ResNet cell", "NB201 all-conv"):
         cell = get_preset(name).cell

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer import nngp
-from explorer.cells import Cell, Edge
-from explorer.metrics import (
+from explorer.cell.model import Cell, Edge
+from explorer.cell.presets import get_preset
+from explorer.theory import nngp
+from explorer.theory.metrics import (
     MAX_LISTED_DEPTHS,
     cell_depth,
     cell_width,
@@ -22,7 +23,6 @@ from explorer.metrics import (
     metrics,
     path_histogram,
 )
-from explorer.presets import get_preset
 
 DAG1, DAG2, DAG3 = (get_preset(n).cell for n in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"))
 K0S = (-0.9, -0.5, 0.0, 0.2, 0.5, 0.8, 0.95)

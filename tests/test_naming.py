@@ -1,14 +1,14 @@
-"""Names of cells, runs and jobs (explorer.naming) and the kinds' labels."""
+"""Names of cells, runs and jobs (explorer.cell.naming) and the kinds' labels."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from explorer.cells import Cell
-from explorer.naming import cell_name, cell_title, experiment_groups, job_label, labels_by_id, short_name
-from explorer.presets import get_preset
-from explorer.train import experiment_presets, preset_specs
+from explorer.cell.model import Cell
+from explorer.cell.naming import cell_name, cell_title, experiment_groups, job_label, labels_by_id, short_name
+from explorer.cell.presets import get_preset
+from explorer.experiments.train import experiment_presets, preset_specs
 
 T0 = datetime(2025, 1, 1, 12, 0)
 T1 = datetime(2025, 1, 1, 13, 0)

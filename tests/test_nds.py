@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from explorer.cells import Cell
-from explorer.errors import DataError
-from explorer.nds import dataset_of, load_nds
+from explorer.benchmarks.nds import dataset_of, load_nds
+from explorer.cell.model import Cell
+from explorer.core.errors import DataError
 from tests.warehouse_fixtures import write_nds
 
 

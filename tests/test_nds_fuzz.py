@@ -7,8 +7,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.errors import DataError
-from explorer.nds import load_nds
+from explorer.benchmarks.nds import load_nds
+from explorer.core.errors import DataError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from explorer.cells import Cell, CellError, Edge, Genotype
+from explorer.cell.model import Cell, CellError, Edge, Genotype
+from explorer.cell.presets import PRESETS
 from explorer.nets import build_network, cell_parameter_count, network_kind, parameter_count
 from explorer.nets.dag import DagCell
 from explorer.nets.layers import darts_layer, drop_path, nb201_layer
 from explorer.nets.spec import NetworkSpec
-from explorer.presets import PRESETS
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 DARTS_V2 = (

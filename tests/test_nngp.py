@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from explorer import nngp
-from explorer.cells import Cell, Edge
-from explorer.metrics import metrics, path_histogram
-from explorer.presets import get_preset
+from explorer.cell.model import Cell, Edge
+from explorer.cell.presets import get_preset
+from explorer.theory import nngp
+from explorer.theory.metrics import metrics, path_histogram
 
 DAG1, DAG2, DAG3 = (get_preset(n).cell for n in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"))
 K0S = (-0.9, -0.5, 0.0, 0.3, 0.5, 0.8, 0.99)

@@ -10,11 +10,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from explorer.cell.presets import get_preset
 from explorer.cli import main
 from explorer.nets import build_network
+from explorer.nets.onnx import export_onnx
 from explorer.nets.weights import load_weights, save_weights
-from explorer.onnx_export import export_onnx
-from explorer.presets import get_preset
 
 
 def _run(data: bytes, x: torch.Tensor) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_cli_and_weights_errors_are_clear(tmp_path, capsys) -> None:
     assert "no such file" in capsys.readouterr().err
     small = build_network(get_preset("DAG#1 (sequential)").cell, "mlp", input_shape=(4,), width=8)
     other = build_network(get_preset("DAG#1 (sequential)").cell, "mlp", input_shape=(4,), width=16)
-    from explorer.errors import DataError
+    from explorer.core.errors import DataError
 
     with pytest.raises(DataError, match="different network"):
         load_weights(other, save_weights(small))
@@ -76,7 +76,7 @@ def test_cli_and_weights_errors_are_clear(tmp_path, capsys) -> None:
 
 
 def test_weights_of_a_network_trained_with_an_auxiliary_head_load_into_the_inference_network() -> None:
-    from explorer.presets import get_preset as preset
+    from explorer.cell.presets import get_preset as preset
 
     cell = preset("DARTS-V2 normal cell").cell
     torch.manual_seed(0)
@@ -87,7 +87,7 @@ def test_weights_of_a_network_trained_with_an_auxiliary_head_load_into_the_infer
     with torch.no_grad():
         torch.testing.assert_close(plain.eval()(x), trained.eval()(x))
     extra = save_weights(plain)
-    from explorer.errors import DataError
+    from explorer.core.errors import DataError
 
     with pytest.raises(DataError, match="missing auxiliary_head"):  # the other way round is still refused
         load_weights(trained, extra)

@@ -45,8 +45,8 @@ def test_the_only_unpickler_admits_nothing_but_arrays_and_builtins(tmp_path, cap
 
     import pytest
 
-    from explorer.data import read_cifar_batch
-    from explorer.errors import DataError
+    from explorer.core.errors import DataError
+    from explorer.experiments.datasets import read_cifar_batch
 
     class Boom:
         def __reduce__(self):

@@ -11,9 +11,9 @@ import pytest
 
 from db import warehouse
 from db.warehouse import SCHEMA_SQL, SCHEMA_VERSION, Warehouse, open_shared
-from explorer import search_sim as ss
-from explorer.errors import UserError
-from explorer.spaces import space_box
+from explorer.benchmarks import search_sim as ss
+from explorer.core.errors import UserError
+from explorer.theory.spaces import space_box
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 
 

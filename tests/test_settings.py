@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from db.store import JobStore
-from explorer.errors import SpecError, UserError
+from explorer.cell.presets import get_preset
+from explorer.core.errors import SpecError, UserError
+from explorer.core.settings import Settings, get_settings
 from explorer.jobs.queue import submit
-from explorer.presets import get_preset
-from explorer.settings import Settings, get_settings
 from tests.conftest import REPO
 
 
@@ -127,7 +127,7 @@ def test_example_file_loads_and_states_the_defaults() -> None:
 
 
 def test_every_setting_is_in_the_docs_tables() -> None:
-    import explorer.settings as module
+    import explorer.core.settings as module
 
     docs = (REPO / "docs/deploy.md").read_text()
     for field in module._FIELDS:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from explorer.cells import Cell
-from explorer.metrics import effective_depth_width, metrics, path_histogram
-from explorer.spaces import (
+from explorer.cell.model import Cell
+from explorer.theory.metrics import effective_depth_width, metrics, path_histogram
+from explorer.theory.spaces import (
     ABSENT,
     PARAM,
     PLAIN,

@@ -1,4 +1,4 @@
-"""explorer.stats against scipy on known inputs, Holm on published examples, permutation by enumeration."""
+"""explorer.labs.stats against scipy on known inputs, Holm on published examples, permutation by enumeration."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from explorer import stats
+from explorer.labs import stats
 
 A = [4.2, 5.1, 6.3, 5.8, 4.9, 6.1, 5.5]
 B = [3.1, 4.0, 3.8, 4.6, 3.3, 4.1]

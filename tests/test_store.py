@@ -15,7 +15,7 @@ import db.hypotheses  # noqa: F401 - the other tables on the shared metadata, so
 from db.store import INLINE_ARTIFACT_MAX_BYTES, JobNotFound, JobStore, StoreError
 from db.store.engine import current_revision, head_revision
 from db.store.schema import Base
-from explorer.errors import SpecError
+from explorer.core.errors import SpecError
 from explorer.jobs.queue import submit
 
 

@@ -10,14 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.data import load_dataset
-from explorer.errors import SpecError, UserError
-from explorer.jobs.local_context import LocalContext
-from explorer.jobs.registry import get_kind
-from explorer.nets import parameter_count
-from explorer.nets.weights import load_weights
-from explorer.presets import get_preset
-from explorer.train import (
+from explorer.cell.presets import get_preset
+from explorer.core.errors import SpecError, UserError
+from explorer.experiments.datasets import load_dataset
+from explorer.experiments.train import (
     DARTS_V2_GENOTYPE,
     TRAIN_SPEC,
     WEIGHTS,
@@ -32,6 +28,10 @@ from explorer.train import (
     store_result,
     train,
 )
+from explorer.jobs.local_context import LocalContext
+from explorer.jobs.registry import get_kind
+from explorer.nets import parameter_count
+from explorer.nets.weights import load_weights
 
 
 def _spec(**over) -> TrainSpec:

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from db import ingest
 from db.warehouse import Filter, Warehouse, build_warehouse, open_shared
-from explorer.benchmark_analysis import multiple_correlation
-from explorer.cells import Cell, Genotype
+from explorer.benchmarks import ingest
+from explorer.benchmarks.analysis import multiple_correlation
+from explorer.cell.model import Cell, Genotype
 from explorer.cli import main as cli_main
-from explorer.errors import DataError, UserError
-from explorer.metrics import cell_depth, cell_width, effective_depth_width, metrics, path_histogram
+from explorer.core.errors import DataError, UserError
+from explorer.theory.metrics import cell_depth, cell_width, effective_depth_width, metrics, path_histogram
 from tests.warehouse_fixtures import nb201_warehouse, write_nds  # noqa: F401 (fixture)
 
 PRIMARY = "nb201_acc200_natsbench.csv"

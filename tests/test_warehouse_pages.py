@@ -8,8 +8,8 @@ from urllib.parse import quote, unquote
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.cells import parse_cell
-from explorer.spaces import space_box
+from explorer.cell.model import parse_cell
+from explorer.theory.spaces import space_box
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 

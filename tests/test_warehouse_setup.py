@@ -1,5 +1,5 @@
 """The warehouse builds from the shipped data by default, knows what it was built from, and is
-rebuilt only when that changed (``explorer.warehouse_setup``; ``explorer serve`` and the pages use it)."""
+rebuilt only when that changed (``explorer.benchmarks.ensure``; ``explorer serve`` and the pages use it)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 
 import db.warehouse as warehouse
 from db.warehouse import Warehouse, read_meta
-from explorer.benchmark_data import NB201_DIR
+from explorer.benchmarks.data import NB201_DIR
+from explorer.benchmarks.ensure import Inputs, build, check_warehouse, default_inputs, ensure_warehouse
 from explorer.cli import main as cli_main
-from explorer.warehouse_setup import Inputs, build, check_warehouse, default_inputs, ensure_warehouse
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse, write_nds  # noqa: F401 (fixture)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.store import JobStore
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 from explorer.jobs.queue import submit
 from explorer.jobs.worker import Worker, usable_cpus
 from tests.jobs_support import job_env, start_worker, stop_worker, wait_for

@@ -134,7 +134,7 @@ def test_the_postgres_fixture_runs_as_a_separate_user_when_root(pg):
 
 
 def test_concurrent_submissions_respect_the_per_user_limit_on_postgres(pg_store, monkeypatch):
-    from explorer.access import User
+    from explorer.core.access import User
 
     monkeypatch.setenv("EXPLORER_MAX_JOBS_PER_USER", "4")
     refused = submit_at_once(pg_store, User("alice", sees_all=False, can_submit=True), 12)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from explorer.ops import DARTS_OPS
+from explorer.cell.ops import DARTS_OPS
 
 _built: dict[str, Path] = {}
 
@@ -22,7 +22,7 @@ _built: dict[str, Path] = {}
 def nb201_warehouse(nb201_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse built from the shipped NB201 tables once per session (several modules share the file)."""
     if "nb201" not in _built:
-        from explorer.warehouse_setup import build, default_inputs
+        from explorer.benchmarks.ensure import build, default_inputs
 
         db = tmp_path_factory.mktemp("warehouse") / "nb201.duckdb"
         build(db, default_inputs())  # what `explorer warehouse build` without flags does

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from db.store import JobStore
-from explorer.access import GUEST, AccessError, User, sign_in
+from explorer.core.access import GUEST, AccessError, User, sign_in
+from explorer.core.settings import get_settings
 from explorer.jobs.queue import JobView
-from explorer.settings import get_settings
 
 SIGN_IN_NOTE = ("This server is shared: enter your access token in the sidebar to run jobs and see yours "
                 "(the operator prints it with `explorer token NAME`).")

@@ -6,7 +6,7 @@ canvas sends back is read as edits of the cell it was drawn from:
   cell stays in the space);
 - an edge with a new id was drawn by dragging: its op is its label when that names an op, else the
   space's default op;
-- a changed label is a new op, checked against ``explorer.ops.OPS``;
+- a changed label is a new op, checked against ``explorer.cell.ops.OPS``;
 - a node with a new id was made with the pane menu: an intermediate node (an input node when its
   text is "input"), labelled with its text;
 - a missing node was deleted (only intermediate nodes are deletable).
@@ -24,9 +24,9 @@ from streamlit_flow import streamlit_flow
 from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
-from explorer.cells import Cell, CellError, Edge
-from explorer.layout import scaled_positions
-from explorer.ops import OPS
+from explorer.cell.layout import scaled_positions
+from explorer.cell.model import Cell, CellError, Edge
+from explorer.cell.ops import OPS
 
 PYTHON_WINS = 2**52  # see cell_to_flow
 DX, DY = 150.0, 190.0  # pixels per layer / per row (odd layers drop half a row)

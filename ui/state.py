@@ -1,4 +1,4 @@
-"""The current cell: ``st.session_state["cell"]`` (an ``explorer.cells.Cell``) mirrored in the URL
+"""The current cell: ``st.session_state["cell"]`` (an ``explorer.cell.model.Cell``) mirrored in the URL
 query parameter ``cell`` (= ``cell.to_text()``), so a link reproduces the view.
 
 Other pages read ``current_cell()`` (or ``st.session_state["cell"]``) and link to the editor with
@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from explorer.cells import Cell, CellError, parse_cell
-from explorer.presets import PRESETS, get_preset
+from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.presets import PRESETS, get_preset
 
 DEFAULT_PRESET = "NB201 ResNet cell"
 SPACES: dict[str, str] = {

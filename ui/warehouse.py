@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from db.warehouse import Warehouse, build_command, open_shared
-from explorer.errors import DataError
-from explorer.settings import get_settings
-from explorer.warehouse_setup import ensure_warehouse
+from explorer.benchmarks.ensure import ensure_warehouse
+from explorer.core.errors import DataError
+from explorer.core.settings import get_settings
 
 DATASET_LABELS = {
     "cifar10": "CIFAR-10 (train+valid → test)", "cifar10valid": "CIFAR-10 (train → valid / test)",

@@ -96,9 +96,9 @@ class JobStore:
 
     @classmethod
     def from_settings(cls, settings=None, *, migrate: bool = True) -> JobStore:
-        """The store the app is configured for (``explorer.settings.get_settings()``)."""
+        """The store the app is configured for (``explorer.core.settings.get_settings()``)."""
         if settings is None:
-            from explorer.settings import get_settings  # settings are plain config, no layering issue
+            from explorer.core.settings import get_settings  # settings are plain config, no layering issue
 
             settings = get_settings()
         return cls(settings.db_url, artifact_dir=settings.artifact_dir, migrate=migrate)

@@ -43,7 +43,7 @@ class Job:
     cancel_requested: bool
     result: dict[str, Any] | None  # the small summary the kind returned
     parent_id: int | None  # the job this one retries or clones
-    owner: str | None = None  # who submitted it on a shared server (explorer.access); None without tokens
+    owner: str | None = None  # who submitted it on a shared server (explorer.core.access); None without tokens
 
     @classmethod
     def from_row(cls, row) -> Job:

@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from explorer.errors import USER_ERRORS
+from explorer.core.errors import USER_ERRORS
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from explorer.access import issue_token
-    from explorer.errors import UserError
-    from explorer.settings import get_settings
+    from explorer.core.access import issue_token
+    from explorer.core.errors import UserError
+    from explorer.core.settings import get_settings
 
     secret = get_settings().submit_token
     if secret is None:

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from explorer.cells import Cell, CellError
-from explorer.errors import UserError
-from explorer.metrics import metrics
-from explorer.spaces import SPACE_NAMES, space_summary, space_table
+from explorer.cell.model import Cell, CellError
+from explorer.core.errors import UserError
+from explorer.theory.metrics import metrics
+from explorer.theory.spaces import SPACE_NAMES, space_summary, space_table
 
 MAX_FILE_BYTES = 5_000_000
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 from explorer.jobs.registry import validate_model
 
 if TYPE_CHECKING:
@@ -78,8 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _export_onnx(args: argparse.Namespace) -> int:
     from explorer.nets import parameter_count
+    from explorer.nets.onnx import export_onnx
     from explorer.nets.weights import load_weights
-    from explorer.onnx_export import export_onnx
 
     spec = network_spec_from_args(args)
     if args.classes < 1:

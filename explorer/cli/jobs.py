@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,10 +42,10 @@ def _print_json(data) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from explorer.core.settings import get_settings
     from explorer.jobs.executors import LocalExecutor
     from explorer.jobs.queue import open_store
     from explorer.jobs.worker import Worker, WorkerConfig, parse_devices
-    from explorer.settings import get_settings
 
     settings = get_settings()
     args.devices = args.devices or settings.worker_devices or "cpu"
@@ -74,7 +74,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The app and one local worker, stopped together."""
-    from explorer.settings import get_settings
+    from explorer.core.settings import get_settings
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_warehouse:
         # Before the app starts, so the warehouse pages open populated; a failure is reported and the
         # app starts anyway (those pages then say why and how to fix it).
-        from explorer.warehouse_setup import ensure_warehouse
+        from explorer.benchmarks.ensure import ensure_warehouse
 
         state = ensure_warehouse(settings.warehouse_path, nb201_dir=settings.nb201_dir, progress=True,
                                  log=lambda s: print(f"explorer serve: {s}", file=sys.stderr, flush=True))
@@ -150,8 +150,8 @@ def _read_spec(text: str) -> str:
 
 
 def _open_writable_store():
+    from explorer.core.settings import get_settings
     from explorer.jobs.queue import open_store
-    from explorer.settings import get_settings
 
     if get_settings().read_only:
         raise UserError("read-only mode (EXPLORER_READ_ONLY=1): jobs cannot be submitted, cancelled or retried")
@@ -160,9 +160,9 @@ def _open_writable_store():
 
 @_store_errors
 def cmd_submit(args: argparse.Namespace) -> int:
-    from explorer.access import OPEN, sign_in
+    from explorer.core.access import OPEN, sign_in
+    from explorer.core.settings import get_settings
     from explorer.jobs.queue import submit
-    from explorer.settings import get_settings
 
     store = _open_writable_store()
     # The shell has the store itself, so no token is needed here; with one, the job is that user's

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from explorer.settings import get_settings
+from explorer.core.settings import get_settings
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -18,7 +18,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from explorer.search_sim import ABLATION_F, DEFAULT_CANDIDATES, DEFAULT_F, DEFAULT_REPEATS
+    from explorer.benchmarks.search_sim import ABLATION_F, DEFAULT_CANDIDATES, DEFAULT_F, DEFAULT_REPEATS
 
     default_db = str(get_settings().warehouse_path)
     p = subparsers.add_parser(
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _nas_filter(args: argparse.Namespace) -> int:
     from db.warehouse import Warehouse, to_json_records
-    from explorer.search_sim import (
+    from explorer.benchmarks.search_sim import (
         SimulationConfig,
         box_table,
         format_table,
@@ -121,8 +121,8 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _lab():
-    from explorer.hypotheses import Lab
     from explorer.jobs.queue import open_store
+    from explorer.labs.hypotheses import Lab
 
     return Lab(open_store())
 
@@ -162,7 +162,7 @@ def _h_analyse(args: argparse.Namespace) -> int:
 
 
 def _h_report(args: argparse.Namespace) -> int:
-    from explorer.hypotheses import report_html, report_markdown
+    from explorer.labs.hypotheses import report_html, report_markdown
 
     record = _lab().get(args.key)
     text = report_markdown(record) if args.format == "md" else report_html(record)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.settings import get_settings
+from explorer.core.settings import get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from explorer.errors import UserError
-    from explorer.warehouse_setup import Inputs, build, default_inputs
+    from explorer.benchmarks.ensure import Inputs, build, default_inputs
+    from explorer.core.errors import UserError
 
     if args.no_nb201 and args.nb201_dir:
         raise UserError("--no-nb201 and --nb201-dir contradict each other: give one")

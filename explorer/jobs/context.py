@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from db.store import JobNotFound, JobStore, utcnow
-from explorer.access import may_read
+from explorer.core.access import may_read
 
 
 class JobInterrupted(BaseException):

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import wait as wait_for_sentinels
 from typing import Protocol
 
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 from explorer.jobs.child import Attempt, main_in_fork
 
 

@@ -14,7 +14,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from explorer.errors import SpecError
+from explorer.core.errors import SpecError
 
 Widget = Literal["checkbox", "int", "float", "choice", "text", "json", "group"]
 Path = tuple[str, ...]

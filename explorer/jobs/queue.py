@@ -25,12 +25,12 @@ from db.store import (
     MetricPoint,
     WorkerInfo,
 )
-from explorer.access import OPEN, AccessError, User
-from explorer.errors import SpecError
+from explorer.cell.naming import labels_by_id
+from explorer.core.access import OPEN, AccessError, User
+from explorer.core.errors import SpecError
+from explorer.core.paths import PathError, confine
+from explorer.core.settings import Settings, get_settings
 from explorer.jobs.registry import get_kind
-from explorer.naming import labels_by_id
-from explorer.paths import PathError, confine
-from explorer.settings import Settings, get_settings
 
 Spec = Mapping[str, Any] | str | BaseModel
 
@@ -95,8 +95,8 @@ def _checked(store: JobStore, kind: str, spec: Spec, user: User, settings: Setti
 
 def _check_limits(kind: str, model: BaseModel, settings: Settings) -> None:
     """The deployment's limits (``limits.*`` in the settings), on top of the spec model's own bounds."""
-    from explorer.landscape import GridSpec  # loaded with the kinds already
-    from explorer.train import TrainSpec
+    from explorer.experiments.landscape import GridSpec  # loaded with the kinds already
+    from explorer.experiments.train import TrainSpec
 
     if isinstance(model, TrainSpec) and model.epochs > settings.max_epochs:
         raise SpecError(f"invalid {kind} spec: epochs: {model.epochs} is over this server's limit "
@@ -155,7 +155,7 @@ class JobView:
         return [] if self._guest else self.store.list(owner=self._owner_filter(), **filters)
 
     def labels(self, jobs: Sequence[Job]) -> dict[int, str]:
-        """'#9 DAG#3 · width 256 · digits · seed 1' for each job, by id (``explorer.naming``); a job
+        """'#9 DAG#3 · width 256 · digits · seed 1' for each job, by id (``explorer.cell.naming``); a job
         another refers to is read only when it is not among ``jobs`` and the user may see it."""
         return labels_by_id(jobs, self._find)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 from explorer.jobs.child import Attempt, run_attempt
 
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from explorer.errors import SpecError
+from explorer.core.errors import SpecError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,7 +51,7 @@ class JobKind:
     description: str
     uses_gpu: bool = False  # may use a GPU when the worker has one
     # The job's label without its id, from its stored spec (a dict: old specs may no longer validate)
-    # and a lookup of the jobs it refers to; None: the generic '<kind> · <cell>' (explorer.naming).
+    # and a lookup of the jobs it refers to; None: the generic '<kind> · <cell>' (explorer.cell.naming).
     label: Callable[[Mapping[str, Any], Callable[[int], Any]], str] | None = None
 
     def validate(self, spec: Mapping[str, Any] | str) -> BaseModel:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError
 
 from db.store import Job, JobStore
-from explorer.errors import UserError
+from explorer.core.errors import UserError
 from explorer.jobs.child import Attempt
 from explorer.jobs.executors import Executor, JobHandle, LocalExecutor
 
@@ -312,10 +312,12 @@ class Worker:
 
     def _export_train_results(self) -> None:
         """A train job succeeded: refresh the Parquet set of train runs the browse page shows beside
-        the benchmark (explorer/user_results.py). Best-effort: a failed export is logged, and never
+        the benchmark (explorer/benchmarks/user_results.py). Best-effort: a failed export is logged, and never
         fails the job or stops the worker; `explorer results export` rewrites the set any time."""
         try:
-            from explorer.user_results import export_train_results  # pandas only once a train job ends
+            from explorer.benchmarks.user_results import (
+                export_train_results,  # pandas only once a train job ends
+            )
 
             export_train_results(self.store)
         except Exception:  # noqa: BLE001

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from explorer.cells import Cell, CellError, Genotype
+from explorer.cell.model import Cell, CellError, Genotype
 from explorer.nets.darts import AuxiliaryHeadCIFAR, DartsNetwork, darts_cell
 from explorer.nets.mlp import MLPCellNet
 from explorer.nets.nb201 import NB201Network, nb201_cell

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from explorer.cells import Cell
+from explorer.cell.model import Cell
 
 
 class LinearReLU(nn.Module):

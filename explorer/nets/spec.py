@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
-from explorer.cells import Cell, CellError, Genotype, parse_cell
+from explorer.cell.model import Cell, CellError, Genotype, parse_cell
 from explorer.nets import build_network, network_kind
 
 

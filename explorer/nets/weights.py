@@ -8,7 +8,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from explorer.errors import DataError
+from explorer.core.errors import DataError
 
 WEIGHTS_MEDIA_TYPE = "application/vnd.safetensors"
 # Parts a network has only while training (DARTS' auxiliary head): weights saved with them load into

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from explorer.cells import Cell, parse_cell
-from explorer.presets import get_preset
+from explorer.cell.model import Cell, parse_cell
+from explorer.cell.presets import get_preset
 from tests.e2e.conftest import run_streamlit, wait_idle
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from explorer.presets import get_preset
+from explorer.cell.presets import get_preset
 from tests.conftest import REPO
 from tests.e2e.conftest import run_streamlit, wait_idle
 
@@ -72,7 +72,7 @@ def test_url_cell_table_edit_and_canvas_delete(app_url, new_page, tmp_path) -> N
 
 
 def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page) -> None:
-    from explorer.cells import parse_cell
+    from explorer.cell.model import parse_cell
 
     page = new_page(f"{app_url}/?cell={quote(RESNET.to_text(), safe='')}")
     page.get_by_role("tab", name="Graph & downloads").click()

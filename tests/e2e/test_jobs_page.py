@@ -50,7 +50,7 @@ def test_submit_watch_finish_and_cancel(new_page, tmp_path):
 
 
 def test_a_shared_server_signs_in_and_shows_only_your_jobs(new_page, tmp_path):
-    from explorer.access import User, issue_token
+    from explorer.core.access import User, issue_token
     from explorer.jobs.queue import submit
 
     secret = "e2e-shared-secret"

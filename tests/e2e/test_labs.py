@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from db.store import JobStore
-from explorer.naming import cell_title
+from explorer.cell.naming import cell_title
 from tests.e2e.conftest import run_streamlit, wait_idle
 from tests.jobs_support import job_env
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
@@ -121,7 +121,7 @@ def _open_principles(new_page, base: str):
 
 
 def test_principles_read_only_shows_hypotheses_without_run_or_edit(nb201_warehouse: Path, new_page, tmp_path):  # noqa: F811
-    from explorer.hypotheses import builtin
+    from explorer.labs.hypotheses import builtin
 
     env, _store = _env(tmp_path, nb201_warehouse, EXPLORER_READ_ONLY="1")
     with run_streamlit(env, log_dir=tmp_path) as base:
@@ -142,7 +142,7 @@ def test_principles_read_only_shows_hypotheses_without_run_or_edit(nb201_warehou
 
 
 def test_principles_runs_a_warehouse_and_a_train_hypothesis(nb201_warehouse: Path, new_page, tmp_path):  # noqa: F811
-    from explorer.hypotheses import builtin, train_specs
+    from explorer.labs.hypotheses import builtin, train_specs
 
     env, store = _env(tmp_path, nb201_warehouse)
     with run_streamlit(env, log_dir=tmp_path) as base:

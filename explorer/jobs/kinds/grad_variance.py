@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from explorer.gradvar import GradVarianceSpec, run_grad_variance
+from explorer.cell.naming import analysis_title
+from explorer.experiments.gradvar import GradVarianceSpec, run_grad_variance
 from explorer.jobs.registry import JobKind, register
-from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="grad_variance",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from explorer.hessian import HessianSpec, run_hessian_top
+from explorer.cell.naming import analysis_title
+from explorer.experiments.hessian import HessianSpec, run_hessian_top
 from explorer.jobs.registry import JobKind, register
-from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="hessian_top",

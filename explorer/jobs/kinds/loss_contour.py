@@ -3,9 +3,9 @@ job's weights (Li et al., 2018), and on the init → final line."""
 
 from __future__ import annotations
 
+from explorer.cell.naming import analysis_title
+from explorer.experiments.landscape import LossContourSpec, run_loss_contour
 from explorer.jobs.registry import JobKind, register
-from explorer.landscape import LossContourSpec, run_loss_contour
-from explorer.naming import analysis_title
 
 KIND = register(JobKind(
     name="loss_contour",

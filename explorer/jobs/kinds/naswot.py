@@ -22,9 +22,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from explorer.data import DataSpec, load_dataset
+from explorer.cell.naming import cell_job_title
+from explorer.experiments.datasets import DataSpec, load_dataset
 from explorer.jobs.registry import JobContext, JobKind, register
-from explorer.naming import cell_job_title
 from explorer.nets import parameter_count
 from explorer.nets.spec import NetworkSpec
 
@@ -87,7 +87,7 @@ def run(spec: NaswotSpec, ctx: JobContext) -> dict[str, Any]:
     data = load_dataset(spec.data)
     n = len(data.y_train)
     if n < spec.batch_size:
-        from explorer.errors import UserError
+        from explorer.core.errors import UserError
 
         raise UserError(f"{data.name} has {n} training samples, fewer than the batch size {spec.batch_size}")
     generator = torch.Generator().manual_seed(spec.seed)

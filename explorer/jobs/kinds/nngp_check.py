@@ -1,6 +1,6 @@
 """Job kind ``nngp_check``: the empirical NNGP kernel of an MLP-cell network at initialisation,
 over widths and seeds, against the exact DAG kernel, the sum rule and Eq. 12
-(``explorer.kernel_check``)."""
+(``explorer.experiments.kernel_check``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from explorer.cells import CellError, parse_cell
+from explorer.cell.model import CellError, parse_cell
+from explorer.cell.naming import cell_job_title
+from explorer.experiments.kernel_check import MAX_WIDTH, kernel_check
 from explorer.jobs.registry import JobContext, JobKind, register
-from explorer.kernel_check import MAX_WIDTH, kernel_check
-from explorer.naming import cell_job_title
 
 
 class NNGPCheckSpec(BaseModel):

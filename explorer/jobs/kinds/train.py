@@ -9,9 +9,9 @@ from typing import Any
 import sklearn.datasets  # noqa: F401
 import torch._dynamo  # noqa: F401
 
+from explorer.cell.naming import train_title
+from explorer.experiments.train import TrainSpec, store_result, train
 from explorer.jobs.registry import JobContext, JobKind, register
-from explorer.naming import train_title
-from explorer.train import TrainSpec, store_result, train
 
 
 def run(spec: TrainSpec, ctx: JobContext) -> dict[str, Any]:

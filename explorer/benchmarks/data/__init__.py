@@ -1,0 +1,30 @@
+"""The benchmark data this repository ships: NAS-Bench-201 tables as compressed Parquet.
+
+``nasbench201/`` holds the eight tables (see its ``PROVENANCE.md`` for sources, commits and
+licences; ``MANIFEST.json`` for rows, columns and checksums). They were made from the CSV release by
+``scripts/pack_benchmarks.py``, which proves every value equal to its CSV. The warehouse builds from
+here unless a user names another copy (``--nb201-dir`` / ``nb201_dir``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from explorer.benchmarks.data.pack import check, read_manifest
+
+NB201_DIR = Path(__file__).resolve().parent / "nasbench201"
+
+
+def shipped_nb201_dir() -> Path:
+    """The shipped NAS-Bench-201 folder, checked against its manifest (a ``DataError`` says what is wrong)."""
+    check(NB201_DIR)
+    return NB201_DIR
+
+
+def shipped_fingerprint() -> str:
+    """A short digest of the shipped tables (from the manifest's checksums): changes when the data does."""
+    digest = hashlib.sha256()
+    for t in sorted(read_manifest(NB201_DIR), key=lambda t: t.name):
+        digest.update(f"{t.name}:{t.sha256}\n".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing: settings, user-facing errors, access tokens, path confinement."""

@@ -1,0 +1,1 @@
+"""Plotly figures (pure functions of library objects) for the pages and reports."""

@@ -1,0 +1,1 @@
+"""The labs: statistics and pre-registered hypotheses about skip connections."""
