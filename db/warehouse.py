@@ -453,6 +453,21 @@ class Warehouse:
         assert row is not None
         return {c: (_num(row[2 * i]), _num(row[2 * i + 1])) for i, c in enumerate(columns)}
 
+    def column_values(self, f: Filter, column: str, limit: int) -> list[float] | None:
+        """The distinct non-null values of ``column`` over the result set of ``f`` (its ranges ignored),
+        ascending; None when there are more than ``limit``. A slider over these steps from one stored
+        value to the next, where a fixed step mostly lands between them (NB201 has 15 values of d̄)."""
+        if column not in RANGE_COLUMNS:
+            raise UserError(f"unknown column {column!r}")
+        where, params = Filter(f.space, f.dataset, f.schedule).where()
+        cur = self._cursor()
+        try:
+            rows = cur.execute(f"SELECT DISTINCT b.{column} FROM browse b WHERE {where} AND b.{column} IS NOT NULL "
+                               f"ORDER BY 1 LIMIT {int(limit) + 1}", params).fetchall()
+        finally:
+            cur.close()
+        return None if len(rows) > limit else [float(r[0]) for r in rows]
+
     def proxy_ranges(self, f: Filter, proxies: Sequence[str]) -> dict[str, Range]:
         if not proxies:
             return {}
