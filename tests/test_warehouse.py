@@ -141,6 +141,15 @@ def test_multiple_correlation_edge_cases():
     assert multiple_correlation(0.6, 0.0, 0.0) == pytest.approx(0.6)
 
 
+def test_column_values_are_the_stored_values_when_few(wh: Warehouse):
+    depths = wh.column_values(Filter(), "effective_depth", 200)
+    assert depths is not None and len(depths) == 15 and depths == sorted(depths) and depths[0] == 0.25
+    assert wh.count(Filter(ranges={"effective_depth": (depths[1], depths[1])})) > 0  # exact: a stop filters
+    assert wh.column_values(Filter(), "effective_depth", 14) is None  # too many for a slider over values
+    with pytest.raises(UserError, match="unknown column"):
+        wh.column_values(Filter(), "arch_str", 10)
+
+
 def test_export_round_trip(wh: Warehouse):
     import io
 
