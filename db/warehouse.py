@@ -453,6 +453,21 @@ class Warehouse:
         assert row is not None
         return {c: (_num(row[2 * i]), _num(row[2 * i + 1])) for i, c in enumerate(columns)}
 
+    def column_values(self, f: Filter, column: str, limit: int) -> list[float] | None:
+        """The distinct non-null values of ``column`` over the result set of ``f`` (its ranges ignored),
+        ascending; None when there are more than ``limit``. A slider over these steps from one stored
+        value to the next, where a fixed step mostly lands between them (NB201 has 15 values of d̄)."""
+        if column not in RANGE_COLUMNS:
+            raise UserError(f"unknown column {column!r}")
+        where, params = Filter(f.space, f.dataset, f.schedule).where()
+        cur = self._cursor()
+        try:
+            rows = cur.execute(f"SELECT DISTINCT b.{column} FROM browse b WHERE {where} AND b.{column} IS NOT NULL "
+                               f"ORDER BY 1 LIMIT {int(limit) + 1}", params).fetchall()
+        finally:
+            cur.close()
+        return None if len(rows) > limit else [float(r[0]) for r in rows]
+
     def proxy_ranges(self, f: Filter, proxies: Sequence[str]) -> dict[str, Range]:
         if not proxies:
             return {}
@@ -616,15 +631,31 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> str:
         raise UserError(f"one statement at a time, found {len(statements)}")
     kind = statements[0].type.name
     if kind not in _ALLOWED_STATEMENTS:
-        what = {"COPY": "COPY", "ATTACH": "ATTACH", "DETACH": "DETACH", "SET": "changing settings",
-                "PRAGMA": "PRAGMA", "LOAD": "loading extensions", "EXPORT": "EXPORT"}.get(kind, f"{kind} statements")
-        raise UserError(f"{what} is not allowed: the warehouse is read-only here (SELECT and EXPLAIN only)")
+        raise UserError(f"Only SELECT (or EXPLAIN) queries run here: the warehouse is read-only, so "
+                        f"{_statement_phrase(kind)} is refused. Try: SELECT * FROM architectures LIMIT 10")
     lowered = sql.lower()
     for name in _FILE_FUNCTIONS:
         if re.search(rf"\b{name}\s*\(", lowered):
             raise UserError(f"{name}() reads files and is not allowed here: query the warehouse tables "
                             f"({', '.join(QUERYABLE)})")
     return statements[0].query
+
+
+# What a refused DuckDB statement type does, in words; other types read "a/an <TYPE> statement".
+_STATEMENT_PHRASES = {
+    "SET": "changing a setting (SET)", "VARIABLE_SET": "setting a variable (SET VARIABLE)",
+    "LOAD": "loading an extension (LOAD)", "EXTENSION": "installing an extension",
+    "TRANSACTION": "a transaction statement (BEGIN, COMMIT, ROLLBACK)",
+    "CREATE_FUNC": "creating a function or macro",
+}
+
+
+def _statement_phrase(kind: str) -> str:
+    if kind in _STATEMENT_PHRASES:
+        return _STATEMENT_PHRASES[kind]
+    if kind in ("INVALID", "RELATION", "LOGICAL_PLAN", "MULTI"):
+        return "this kind of statement"
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind.replace('_', ' ')} statement"
 
 
 def _num(v: Any) -> float | None:

@@ -26,6 +26,8 @@ code as the editor) and its trained accuracy. Narrow the set in the sidebar.
 - **d̄ / m̄**: Chen et al.'s effective depth and width. Cells with no parameterized path have no
   d̄/m̄; narrowing either slider drops them. The caption under each slider gives the space's box
   (half radius, as in their Sec. 5.3).
+  Their sliders step through the values the space has (NB201: 15 of d̄, 19 of m̄), so each arrow-key
+  press moves to the next one.
 - **Figure 5**: one bubble per distinct (d̄, m̄): colour = mean accuracy, size = standard deviation.
   Grey: unreachable, since m̄·d̄ is the number of parameterized paths (between 1 and the space's
   largest path count) and d̄ cannot exceed the longest path.
@@ -35,6 +37,7 @@ code as the editor) and its trained accuracy. Narrow the set in the sidebar.
 
 PAGE_SIZE = 50
 SAMPLE = 3000  # rows drawn in the parallel-coordinates view and the scatter matrix
+MAX_STOPS = 200  # a column with at most this many distinct values gets a slider over those values
 
 page_header("Warehouse", HELP)
 wh = open_or_explain()
@@ -60,29 +63,50 @@ F_BOX = 0.5
 ranges: dict[str, tuple[float | None, float | None]] = {}
 
 
+def fit_range(kept: tuple[float, float], lo: float, hi: float, stops: list[float] | None) -> tuple[float, float]:
+    """``kept`` clamped into [lo, hi], and narrowed onto stored values when the slider offers only those."""
+    low, high = min(max(kept[0], lo), hi), max(min(kept[1], hi), lo)
+    if stops:
+        low = next(v for v in stops if v >= low)
+        high = next(v for v in reversed(stops) if v <= high)
+    return (low, high) if low <= high else (lo, hi)
+
+
 def range_slider(label: str, column: str, step: float, help: str | None = None, caption: str | None = None,
                  per_dataset: bool = False) -> None:
     """A range slider over ``column``. A cell's metrics do not depend on the data set, so their
-    ranges are kept per space (changing the dataset keeps d̄/m̄); accuracy is kept per result set."""
+    ranges are kept per space (changing the dataset keeps d̄/m̄); accuracy is kept per result set.
+
+    A column with few distinct values (d̄, m̄, the cell's width and depth) gets a slider over exactly
+    those: with a fixed step, most arrow-key presses moved the thumb between two stored values and
+    the page reran with the same rows, so keyboard changes looked ignored."""
     lo, hi = full.get(column, (None, None))
     if lo is None or hi is None:
         return
-    if step < 1:
-        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
-    lo, hi = round(lo, 6), round(hi, 6)
+    stops = wh.column_values(base, column, MAX_STOPS)
+    if stops:
+        lo, hi = stops[0], stops[-1]
+    else:
+        if step < 1:
+            lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        lo, hi = round(lo, 6), round(hi, 6)
     if hi <= lo:
         return
     scope = f"{rs.space}_{rs.dataset}_{rs.schedule}" if per_dataset else rs.space
     key = f"browse_{column}_{scope}"
     kept = st.session_state.get(key)
-    if kept is not None:  # a kept range must fit this result set's extent (a widget refuses one outside)
-        fitted = (min(max(kept[0], lo), hi), max(min(kept[1], hi), lo))
+    if kept is not None:  # a kept range must fit this result set (a widget refuses a value outside it)
+        fitted = fit_range(kept, lo, hi, stops)
         if fitted != tuple(kept):
             st.session_state[key] = fitted
-    value = sb.slider(label, lo, hi, (lo, hi), step=step, key=key, help=help)
+    if stops:
+        digits = 2 if step < 1 else 0
+        value = sb.select_slider(label, stops, (lo, hi), key=key, help=help, format_func=lambda v: f"{v:.{digits}f}")
+    else:
+        value = sb.slider(label, lo, hi, (lo, hi), step=step, key=key, help=help)
     if caption:
         sb.caption(caption)
-    if value != (lo, hi):  # the full range keeps rows whose value is undefined
+    if tuple(value) != (lo, hi):  # the full range keeps rows whose value is undefined
         ranges[column] = value
 
 

@@ -168,6 +168,23 @@ def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # no
             {"label": "a", "warehouse": {"ranges": {"bogus": [0, 1]}}}, {"label": "b", "warehouse": none_}]})
 
 
+def test_hypothesis_runs_are_one_experiment_with_named_cells(store: JobStore):
+    """Queued like a preset: one experiment named after the hypothesis, each run named by its cell's group."""
+    from explorer.cell.naming import experiment_groups, job_label
+
+    h = Lab(store).run("H1")
+    jobs = [store.get(j) for j in h.job_ids]
+    title = "H1 · Chen et al.: DAG#3 converges faster than DAG#2, faster than DAG#1"
+    assert {j.spec["experiment"] for j in jobs} == {title}
+    assert [j.spec["name"] for j in jobs[::5]] == ["DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"]
+    groups = experiment_groups(jobs)
+    assert len(groups) == 1 and groups[0].title.startswith(title + " · ") and len(groups[0].jobs) == 15
+    assert job_label(jobs[0]) == f"#{jobs[0].id} DAG#1 (sequential) · width 256 · digits_flat · seed 0"
+    several = train_specs(builtin("H2"))  # a group of several cells names each cell too
+    assert len({s["name"] for _g, _c, _s, s in several}) == 10
+    assert all(s["name"].startswith(("adapted (wide, shallow) · ", "original · ")) for _g, _c, _s, s in several)
+
+
 @pytest.mark.slow
 def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_path: Path):
     tiny = dict(epochs=2, seeds=(0, 1), width=16, data={"name": "digits_flat"}, batch_size=128)

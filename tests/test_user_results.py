@@ -16,6 +16,14 @@ from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
 from db.warehouse import Filter, Warehouse
+from explorer.cli import main
+from explorer.core.errors import DataError
+from explorer.jobs.child import Attempt, run_attempt
+from explorer.jobs.queue import submit
+from explorer.jobs.registry import load_kinds
+from explorer.jobs.worker import Worker, WorkerConfig
+from explorer.cell.naming import job_label
+from explorer.cell.presets import get_preset
 from explorer.benchmarks.user_results import (
     BESIDE_COLUMNS,
     COLUMNS,
@@ -25,13 +33,6 @@ from explorer.benchmarks.user_results import (
     runs_beside_benchmark,
     same_dataset,
 )
-from explorer.cell.presets import get_preset
-from explorer.cli import main
-from explorer.core.errors import DataError
-from explorer.jobs.child import Attempt, run_attempt
-from explorer.jobs.queue import submit
-from explorer.jobs.registry import load_kinds
-from explorer.jobs.worker import Worker, WorkerConfig
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 
@@ -100,6 +101,7 @@ def test_the_worker_exports_each_finished_train_job(runs) -> None:
     nb201, mlp = (frame.iloc[k] for k in range(2))
     job = store.get(ids["nb201"])
     assert (nb201["arch_str"], nb201["cell_kind"], nb201["network"]) == (RESNET, "nb201", "nb201")
+    assert nb201["label"] == job_label(job) and nb201["label"].startswith(f"#{job.id} ")
     assert (nb201["channels"], nb201["cells_per_stage"]) == (4, 1)
     assert pd.isna(nb201["width"]) and pd.isna(nb201["layers"])
     assert (nb201["dataset"], nb201["epochs"], nb201["seed"], nb201["optimizer"], nb201["lr"]) == ("digits", 2, 3, "sgd", 0.05)
@@ -139,6 +141,10 @@ def test_a_damaged_or_foreign_file_is_a_clear_data_error(runs, tmp_path) -> None
     cut.write_bytes(good[: len(good) // 2])
     with pytest.raises(DataError, match="cut.parquet: not a readable Parquet results set.*explorer results export"):
         read_train_results(cut)
+    older = tmp_path / "older.parquet"  # written before runs had labels: called by their id
+    pd.read_parquet(tmp / "results" / "train_runs.parquet").drop(columns=["label"]).to_parquet(older)
+    frame = read_train_results(older)
+    assert list(frame.columns) == list(COLUMNS) and all(frame["label"] == [f"#{i}" for i in frame["job_id"]])
     other = tmp_path / "other.parquet"
     pd.DataFrame({"job_id": [1], "acc": [0.5]}).to_parquet(other)
     with pytest.raises(DataError, match="not a train results set \\(no column arch_str"):
@@ -218,7 +224,9 @@ def test_browse_page_shows_your_runs_beside_nb201(runs, nb201_warehouse: Path, t
     chart = json.loads(at.get("plotly_chart")[-1].proto.spec)  # Figure 5, then the section's bars
     assert [(t["type"], t["name"]) for t in chart["data"]] == [("bar", "your run"), ("bar", "benchmark (CIFAR-10 "
                                                                 "(train+valid → test))")]
-    assert chart["data"][1]["x"] == [f"job {ids['nb201']}"]  # only the run whose cell NB201 has
+    # only the run whose cell NB201 has, called as the job pages call it
+    assert chart["data"][1]["x"] == [job_label(runs[0].get(ids["nb201"]))]
+    assert chart["data"][1]["x"][0].startswith(f"#{ids['nb201']} ") and "digits" in chart["data"][1]["x"][0]
 
     monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path))  # no set there yet
     at = AppTest.from_file(str(REPO / "pages/browse.py"), default_timeout=60).run()

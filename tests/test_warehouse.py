@@ -141,6 +141,15 @@ def test_multiple_correlation_edge_cases():
     assert multiple_correlation(0.6, 0.0, 0.0) == pytest.approx(0.6)
 
 
+def test_column_values_are_the_stored_values_when_few(wh: Warehouse):
+    depths = wh.column_values(Filter(), "effective_depth", 200)
+    assert depths is not None and len(depths) == 15 and depths == sorted(depths) and depths[0] == 0.25
+    assert wh.count(Filter(ranges={"effective_depth": (depths[1], depths[1])})) > 0  # exact: a stop filters
+    assert wh.column_values(Filter(), "effective_depth", 14) is None  # too many for a slider over values
+    with pytest.raises(UserError, match="unknown column"):
+        wh.column_values(Filter(), "arch_str", 10)
+
+
 def test_export_round_trip(wh: Warehouse):
     import io
 
@@ -151,12 +160,12 @@ def test_export_round_trip(wh: Warehouse):
 
 
 @pytest.mark.parametrize(("sql", "message"), [
-    ("CREATE TABLE x (a INT)", "CREATE statements is not allowed"),
-    ("DELETE FROM results", "DELETE statements is not allowed"),
-    ("INSERT INTO meta VALUES ('a', 'b')", "INSERT statements is not allowed"),
-    ("ATTACH '/tmp/other.duckdb' AS o", "ATTACH is not allowed"),
-    ("COPY architectures TO '/tmp/x.csv'", "COPY is not allowed"),
-    ("SET enable_external_access = true", "changing settings is not allowed"),
+    ("CREATE TABLE x (a INT)", "so a CREATE statement is refused"),
+    ("DELETE FROM results", "so a DELETE statement is refused"),
+    ("INSERT INTO meta VALUES ('a', 'b')", "so an INSERT statement is refused"),
+    ("ATTACH '/tmp/other.duckdb' AS o", "so an ATTACH statement is refused"),
+    ("COPY architectures TO '/tmp/x.csv'", "so a COPY statement is refused"),
+    ("SET enable_external_access = true", "so changing a setting (SET) is refused"),
     ("SELECT * FROM read_csv('/etc/passwd')", "read_csv() reads files"),
     ("SELECT * FROM read_parquet ('/tmp/x.parquet')", "read_parquet() reads files"),
     ("SELECT * FROM glob('/*')", "glob() reads files"),
@@ -168,6 +177,22 @@ def test_query_guard_refuses(wh: Warehouse, sql: str, message: str):
     with pytest.raises(UserError) as err:
         wh.query(sql)
     assert message in str(err.value)
+
+
+def test_query_guard_message_reads_for_every_statement_type(wh: Warehouse):
+    """The refusal names what was refused in words, for every kind of statement DuckDB reports."""
+    import duckdb
+
+    from db.warehouse import _statement_phrase
+
+    for kind in duckdb.StatementType.__members__:
+        phrase = _statement_phrase(kind)
+        assert "_" not in phrase and phrase.split()[0] in ("a", "an", "this", "changing", "setting", "loading",
+                                                          "installing", "creating"), phrase
+    with pytest.raises(UserError) as err:
+        wh.query("DROP TABLE results")
+    assert str(err.value) == ("Only SELECT (or EXPLAIN) queries run here: the warehouse is read-only, so a DROP "
+                              "statement is refused. Try: SELECT * FROM architectures LIMIT 10")
 
 
 def test_query_guard_backstop_and_limits(wh: Warehouse):
@@ -186,7 +211,7 @@ def test_cli_query_json_and_refusal(nb201_warehouse: Path, capsys):  # noqa: F81
     out = json.loads(capsys.readouterr().out)
     assert out["rows"] == [{"space": "nb201", "n": 15_625}] and out["truncated"] is False
     assert cli_main(["warehouse", "query", "--db", str(nb201_warehouse), "DROP TABLE results"]) == 2
-    assert "DROP statements is not allowed" in capsys.readouterr().err
+    assert "Only SELECT (or EXPLAIN) queries run here" in capsys.readouterr().err
 
 
 # --- NDS, idempotency, failed builds -----------------------------------------------------------

@@ -55,6 +55,7 @@ def user_runs_section(wh: Warehouse, rs: ResultSet) -> None:
         st.warning(f"Different data: runs on {', '.join(differ)} are not on {label}, and their networks and "
                    "schedules are smaller than the benchmark's. Compare how cells rank, not the numbers.")
     st.dataframe(table, hide_index=True, key="browse_user_runs", column_config={
+        "label": st.column_config.TextColumn("Run", width="medium"),
         "arch_str": st.column_config.TextColumn("Cell", width="medium"),
         "your_test_acc": st.column_config.NumberColumn("Your test acc (%)", format="%.2f"),
         "benchmark_acc": st.column_config.NumberColumn("Benchmark acc (%)", format="%.2f"),
@@ -62,10 +63,10 @@ def user_runs_section(wh: Warehouse, rs: ResultSet) -> None:
     shown = table[table["in_benchmark"]]
     if shown.empty:
         return
-    names = [f"job {i}" for i in shown["job_id"]]
+    names = list(shown["label"])  # '#9 DAG#3 · …', as the Jobs and Experiment results pages call the run
     fig = go.Figure([
-        go.Bar(x=names, y=shown["your_test_acc"], name="your run", customdata=shown[["dataset", "arch_str"]],
-               hovertemplate="%{x} on %{customdata[0]}: %{y:.2f} %<br>%{customdata[1]}<extra></extra>"),
+        go.Bar(x=names, y=shown["your_test_acc"], name="your run", customdata=shown[["arch_str"]],
+               hovertemplate="%{x}: %{y:.2f} %<br>%{customdata[0]}<extra></extra>"),  # the label names the data
         go.Bar(x=names, y=shown["benchmark_acc"], name=f"benchmark ({label})"),
     ])
     fig.update_layout(barmode="group", yaxis_title="accuracy (%)", height=360, legend={"orientation": "h", "y": -0.2})

@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 
 from db.store import Job, JobStore
-from explorer.cell.model import CellError, parse_cell
 from explorer.core.access import User
+from explorer.cell.model import CellError, parse_cell
 from explorer.core.errors import DataError
+from explorer.cell.naming import job_label
 from explorer.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # The set's columns and their dtypes (nullable integers where a network kind has no such size).
 COLUMNS: dict[str, str] = {
     "job_id": "int64",
+    "label": "str",  # '#9 DAG#3 · width 256 · digits · seed 1' (explorer.cell.naming.job_label), as the job pages call it
     "owner": "str",  # who ran it on a shared server (explorer.core.access); empty without tokens
     "arch_str": "str",  # Cell.to_text() of the (normal) cell: the warehouse's arch_str
     "cell_kind": "str",  # nb201 | darts | dag
@@ -95,7 +97,7 @@ def _row(store: JobStore, job: Job) -> dict[str, Any]:
     # The summary has no final train accuracy: the last point of the epoch stream is it.
     train_acc = store.metrics(job.id, names=["epoch_train_acc"])
     return {
-        "job_id": job.id, "owner": job.owner, "arch_str": arch_str, "cell_kind": cell_kind, "network": network,
+        "job_id": job.id, "label": job_label(job), "owner": job.owner, "arch_str": arch_str, "cell_kind": cell_kind, "network": network,
         **{size: net.get(size) if size in _SIZES.get(network or "", ()) else None
            for size in ("width", "channels", "cells_per_stage", "layers")},
         "parameters": result.get("parameters"), "dataset": result.get("dataset") or spec.get("data", {}).get("name"),
@@ -153,6 +155,8 @@ def read_train_results(path: str | Path | None = None) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable Parquet results set ({type(exc).__name__}: {exc}); {fix}") from None
     if "owner" not in frame.columns:  # written before jobs had owners: nobody's
         frame["owner"] = pd.Series([None] * len(frame), dtype="str")
+    if "label" not in frame.columns and "job_id" in frame.columns:  # written before runs had labels
+        frame["label"] = pd.Series([f"#{i}" for i in frame["job_id"]], dtype="str", index=frame.index)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: not a train results set (no column {', '.join(missing)}); {fix}")
@@ -162,7 +166,7 @@ def read_train_results(path: str | Path | None = None) -> pd.DataFrame:
 # --- beside the benchmark ------------------------------------------------------------------------
 
 BESIDE_COLUMNS = (
-    "job_id", "arch_str", "network", "parameters", "dataset", "epochs", "seed", "your_test_acc",
+    "job_id", "label", "arch_str", "network", "parameters", "dataset", "epochs", "seed", "your_test_acc",
     "benchmark_acc", "benchmark_dataset", "benchmark_epochs", "benchmark_params", "same_dataset", "in_benchmark",
 )
 
@@ -187,7 +191,7 @@ def runs_beside_benchmark(runs: pd.DataFrame, benchmark: pd.DataFrame, benchmark
         # The warehouse counts parameters in millions.
         "benchmark_params": (benchmark["params_m"] * 1e6).round().astype("Int64") if "params_m" in benchmark else pd.NA,
     }).drop_duplicates("arch_str")
-    out = runs[["job_id", "arch_str", "network", "parameters", "dataset", "epochs", "seed"]].copy()
+    out = runs[["job_id", "label", "arch_str", "network", "parameters", "dataset", "epochs", "seed"]].copy()
     out["your_test_acc"] = runs["final_test_acc"].astype("float64") * 100
     out = out.merge(bench, on="arch_str", how="left", indicator=True)
     out["in_benchmark"] = out.pop("_merge").eq("both")

@@ -388,14 +388,33 @@ def metric_value(curves: pd.DataFrame, metric: str, epoch: int | None) -> float:
     raise UserError(f"metric {metric!r} does not come from training curves")
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def train_specs(spec: HypothesisSpec) -> list[tuple[int, str, int, dict[str, Any]]]:
-    """(group index, cell, seed, train spec) for every job a train hypothesis needs."""
+    """(group index, cell, seed, train spec) for every job a train hypothesis needs. Like a preset's
+    runs, the specs carry the hypothesis as their ``experiment`` (Experiment results groups them by it)
+    and a ``name`` for the cell: its group's label, with the cell's own name when the group has several
+    (numbered where two cells of a group share a name, e.g. the same P, d̄ and m̄)."""
+    from collections import Counter
+
+    from explorer.cell.naming import cell_title
+
     p = spec.protocol
+    experiment = _clip(f"{spec.key} · {spec.title}", 120)  # TrainSpec's limits
     jobs = []
     for gi, group in enumerate(spec.groups):
-        for cell in group.cells:
+        titles = [cell_title(cell) for cell in group.cells]
+        repeated = Counter(titles)
+        for k, (cell, title) in enumerate(zip(group.cells, titles, strict=True)):
+            if len(group.cells) == 1:
+                name = group.label
+            else:
+                name = f"{group.label} · {title}" + (f" · cell {k + 1}" if repeated[title] > 1 else "")
             for seed in p.seeds:
                 jobs.append((gi, cell, seed, {
+                    "experiment": experiment, "name": _clip(name, 80),
                     "network": {"cell": cell, "network": p.network, "width": p.width, "channels": p.channels,
                                 "cells_per_stage": p.cells_per_stage, "layers": p.layers},
                     "data": p.data.model_dump(mode="json"), "optimizer": p.optimizer, "lr": p.lr,
