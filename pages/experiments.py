@@ -13,7 +13,6 @@ import streamlit as st
 import torch
 
 from db.store import Job, JobStore, StoreError
-from explorer.cell.naming import experiment_groups
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.experiments.train import curve_band, experiment_presets, load_trained, preset_specs
@@ -28,6 +27,7 @@ from explorer.figures.experiments import (
     training_curves_figure,
     variance_heatmap,
 )
+from explorer.jobs.labels import experiment_groups
 from explorer.jobs.queue import JobView, open_store
 from explorer.nets.onnx import ONNX_MEDIA_TYPE, export_onnx
 from ui.access import SIGN_IN_NOTE, job_view

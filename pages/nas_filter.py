@@ -20,11 +20,11 @@ from explorer.benchmarks.search_sim import (
     score_percentile,
     simulate,
 )
-from explorer.cell.naming import cell_title
 from explorer.cell.presets import get_preset
 from explorer.core.errors import USER_ERRORS, UserError
 from explorer.core.settings import get_settings
 from explorer.figures.benchmarks import naswot_histogram
+from explorer.jobs.labels import cell_title
 from explorer.jobs.queue import open_store
 from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header

@@ -170,7 +170,7 @@ def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # no
 
 def test_hypothesis_runs_are_one_experiment_with_named_cells(store: JobStore):
     """Queued like a preset: one experiment named after the hypothesis, each run named by its cell's group."""
-    from explorer.cell.naming import experiment_groups, job_label
+    from explorer.jobs.labels import experiment_groups, job_label
 
     h = Lab(store).run("H1")
     jobs = [store.get(j) for j in h.job_ids]

@@ -16,14 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
 from db.warehouse import Filter, Warehouse
-from explorer.cli import main
-from explorer.core.errors import DataError
-from explorer.jobs.child import Attempt, run_attempt
-from explorer.jobs.queue import submit
-from explorer.jobs.registry import load_kinds
-from explorer.jobs.worker import Worker, WorkerConfig
-from explorer.cell.naming import job_label
-from explorer.cell.presets import get_preset
 from explorer.benchmarks.user_results import (
     BESIDE_COLUMNS,
     COLUMNS,
@@ -33,6 +25,14 @@ from explorer.benchmarks.user_results import (
     runs_beside_benchmark,
     same_dataset,
 )
+from explorer.cell.presets import get_preset
+from explorer.cli import main
+from explorer.core.errors import DataError
+from explorer.jobs.child import Attempt, run_attempt
+from explorer.jobs.labels import job_label
+from explorer.jobs.queue import submit
+from explorer.jobs.registry import load_kinds
+from explorer.jobs.worker import Worker, WorkerConfig
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 

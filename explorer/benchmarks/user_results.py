@@ -21,11 +21,11 @@ from typing import Any
 import pandas as pd
 
 from db.store import Job, JobStore
-from explorer.core.access import User
 from explorer.cell.model import CellError, parse_cell
+from explorer.core.access import User
 from explorer.core.errors import DataError
-from explorer.cell.naming import job_label
 from explorer.core.settings import Settings, get_settings
+from explorer.jobs.labels import job_label
 
 log = logging.getLogger(__name__)
 

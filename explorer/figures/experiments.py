@@ -39,7 +39,7 @@ def seed_groups(jobs: Iterable[HasSpec], pooled: bool) -> list[list[HasSpec]]:
 def run_label(members: Sequence[HasSpec]) -> str:
     """The legend entry of a seed group: the job's label for one run, else the run's name without
     its seed and the number of seeds ('DAG#3 · width 256 · digits · 3 seeds')."""
-    from explorer.cell.naming import job_label, train_title
+    from explorer.jobs.labels import job_label, train_title
 
     if len(members) == 1:
         return job_label(members[0])  # type: ignore[arg-type]

@@ -25,11 +25,11 @@ from db.store import (
     MetricPoint,
     WorkerInfo,
 )
-from explorer.cell.naming import labels_by_id
 from explorer.core.access import OPEN, AccessError, User
 from explorer.core.errors import SpecError
 from explorer.core.paths import PathError, confine
 from explorer.core.settings import Settings, get_settings
+from explorer.jobs.labels import labels_by_id
 from explorer.jobs.registry import get_kind
 
 Spec = Mapping[str, Any] | str | BaseModel

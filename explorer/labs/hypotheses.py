@@ -399,7 +399,7 @@ def train_specs(spec: HypothesisSpec) -> list[tuple[int, str, int, dict[str, Any
     (numbered where two cells of a group share a name, e.g. the same P, d̄ and m̄)."""
     from collections import Counter
 
-    from explorer.cell.naming import cell_title
+    from explorer.jobs.labels import cell_title
 
     p = spec.protocol
     experiment = _clip(f"{spec.key} · {spec.title}", 120)  # TrainSpec's limits

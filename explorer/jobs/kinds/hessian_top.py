@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from explorer.cell.naming import analysis_title
 from explorer.experiments.hessian import HessianSpec, run_hessian_top
+from explorer.jobs.labels import analysis_title
 from explorer.jobs.registry import JobKind, register
 
 KIND = register(JobKind(

@@ -3,8 +3,8 @@ job's weights (Li et al., 2018), and on the init → final line."""
 
 from __future__ import annotations
 
-from explorer.cell.naming import analysis_title
 from explorer.experiments.landscape import LossContourSpec, run_loss_contour
+from explorer.jobs.labels import analysis_title
 from explorer.jobs.registry import JobKind, register
 
 KIND = register(JobKind(

@@ -22,8 +22,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from explorer.cell.naming import cell_job_title
 from explorer.experiments.datasets import DataSpec, load_dataset
+from explorer.jobs.labels import cell_job_title
 from explorer.jobs.registry import JobContext, JobKind, register
 from explorer.nets import parameter_count
 from explorer.nets.spec import NetworkSpec

@@ -11,8 +11,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from explorer.cell.model import CellError, parse_cell
-from explorer.cell.naming import cell_job_title
 from explorer.experiments.kernel_check import MAX_WIDTH, kernel_check
+from explorer.jobs.labels import cell_job_title
 from explorer.jobs.registry import JobContext, JobKind, register
 
 
