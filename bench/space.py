@@ -28,7 +28,8 @@ import numpy as np
 
 from explorer.cell.model import Cell, Edge
 from explorer.theory import spaces
-from explorer.theory.metrics import effective_depth_width, metrics, path_histogram
+from explorer.theory.metrics import metrics
+from explorer.theory.paths import effective_depth_width, path_histogram
 from explorer.theory.spaces import ABSENT, PARAM, PLAIN, class_table, edge_targets, space_summary, wirings
 
 # --- timing helpers ----------------------------------------------------------------------------

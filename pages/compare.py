@@ -9,7 +9,7 @@ from explorer.cell.diff import edge_diff
 from explorer.cell.model import Cell, CellError, parse_cell
 from explorer.cell.presets import PRESETS, get_preset
 from explorer.figures.cells import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, space_scatter
-from explorer.theory import nngp
+from explorer.theory.curves import kernel_curves
 from explorer.theory.metrics import DEFAULT_K0, metrics
 from explorer.theory.spaces import space_box
 from explorer.theory.teaching import claims
@@ -113,7 +113,7 @@ if cells:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Bound curves")
-        series = [NamedCurves(names[i], nngp.curves(c, K0_GRID)) for i, (_, c) in enumerate(cells)]
+        series = [NamedCurves(names[i], kernel_curves(c, K0_GRID)) for i, (_, c) in enumerate(cells)]
         st.plotly_chart(nngp_figure(series, K0_GRID, k0, height=460), key="cmp_nngp")
     with c2:
         st.subheader("(d̄, m̄) plane")

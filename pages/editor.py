@@ -26,8 +26,9 @@ from explorer.figures.cells import (
     space_scatter,
 )
 from explorer.nets import cell_parameter_count, network_kind
-from explorer.theory import nngp
-from explorer.theory.metrics import DEFAULT_K0, list_paths, metrics
+from explorer.theory.curves import kernel_curves
+from explorer.theory.metrics import DEFAULT_K0, metrics
+from explorer.theory.paths import list_paths
 from explorer.theory.spaces import space_box
 from explorer.theory.teaching import claims, depth_width_formulas, path_counting
 from ui.canvas import canvas_edit, default_op, show_canvas
@@ -444,9 +445,9 @@ if tab_nngp.open:
     with tab_nngp:
         st.slider("Input correlation K0", -0.99, 0.99, float(st.session_state.get("k0", DEFAULT_K0)), 0.01,
                   key="w_k0", on_change=_remember, args=("w_k0",))
-        curves = nngp.curves(cell, K0_GRID)
+        curves = kernel_curves(cell, K0_GRID)
         st.plotly_chart(nngp_figure([NamedCurves("this cell", curves)], K0_GRID, k0), key="nngp_view")
-        at_k0 = nngp.curves(cell, [k0])
+        at_k0 = kernel_curves(cell, [k0])
         st.dataframe(pd.DataFrame([{"quantity": c.label, f"at K0 = {k0:g}": float(c.values[0])} for c in at_k0]),
                      hide_index=True, width="stretch")
         st.caption("Eq. 12 is Chen et al.'s upper bound on λmin from the paths alone. The two λmin curves rest "

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from explorer.cell.model import Cell, Edge
 from explorer.cell.presets import PRESETS, get_preset
-from explorer.theory import nngp
-from explorer.theory.dag_kernel import dag_kernel, exact_kernel, exact_lambda_min, relu_cross, relu_mean
+from explorer.theory import nngp, relu
+from explorer.theory.curves import kernel_curves
+from explorer.theory.dag_kernel import dag_kernel, exact_kernel, exact_lambda_min
 from explorer.theory.metrics import metrics
+from explorer.theory.relu import relu_cross, relu_mean
 
 K0S = np.linspace(-1.0, 1.0, 41)
 
@@ -38,13 +40,13 @@ def test_chain_equals_sum_rule() -> None:
     sd, sc = nngp.sum_rule_kernel(cell, K0S)
     np.testing.assert_allclose(d, sd, rtol=0, atol=1e-12)
     np.testing.assert_allclose(c, sc, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(c, nngp.kappa_power(K0S, 3), atol=1e-12)
+    np.testing.assert_allclose(c, relu.kappa_power(K0S, 3), atol=1e-12)
 
 
 def test_dag2_three_branches_add_their_relu_means() -> None:
     d, c = exact_kernel(get_preset("DAG#2 (parallel)").cell, K0S)
     np.testing.assert_allclose(d, 3 + 6 / np.pi, atol=1e-12)
-    np.testing.assert_allclose(c, 3 * nngp.kappa(K0S) + 6 / np.pi, atol=1e-12)
+    np.testing.assert_allclose(c, 3 * relu.kappa(K0S) + 6 / np.pi, atol=1e-12)
     # A constant on every entry leaves λmin alone: exact and sum rule agree here (NOTES.md: 1.179 vs 1.173).
     np.testing.assert_allclose(exact_lambda_min(get_preset("DAG#2 (parallel)").cell, K0S),
                                nngp.sum_rule_lambda_min(get_preset("DAG#2 (parallel)").cell, K0S), atol=1e-12)
@@ -66,12 +68,12 @@ def test_all_skip_nb201_is_four_times_the_input() -> None:
 def test_dag3_by_hand() -> None:
     # X1 = Y_a(h), X2 = Y_b(h) + X1, X3 = h + X1 + Y_c(X2); h is centred, so ⟨h, Y⟩ = 0.
     k0 = K0S
-    kap = nngp.kappa(k0)
+    kap = relu.kappa(k0)
     q2, c2 = 2 + 2 / np.pi, 2 * kap + 2 / np.pi
     mu_a, mu_c = 1 / np.sqrt(np.pi), np.sqrt(q2 / np.pi)
     d, c = exact_kernel(get_preset("DAG#3 (mixed)").cell, k0)
     np.testing.assert_allclose(d, 1 + 1 + q2 + 2 * mu_a * mu_c, atol=1e-12)
-    np.testing.assert_allclose(c, k0 + kap + q2 * nngp.kappa(c2 / q2) + 2 * mu_a * mu_c, atol=1e-12)
+    np.testing.assert_allclose(c, k0 + kap + q2 * relu.kappa(c2 / q2) + 2 * mu_a * mu_c, atol=1e-12)
     # Here the mean terms enter the kernel a later linear edge sees, so λmin moves too.
     assert float(exact_lambda_min(get_preset("DAG#3 (mixed)").cell, 0.5)) == pytest.approx(1.5432, abs=1e-4)
     assert float(nngp.sum_rule_lambda_min(get_preset("DAG#3 (mixed)").cell, 0.5)) == pytest.approx(1.5232, abs=1e-4)
@@ -122,7 +124,7 @@ def test_metrics_and_curves_expose_the_exact_value() -> None:
     m = metrics(cell, 0.5)
     assert m.nngp_exact_dag == pytest.approx(float(exact_lambda_min(cell, 0.5)))
     assert m.to_dict()["nngp_exact_dag"] == m.nngp_exact_dag
-    curves = {c.key: c for c in nngp.curves(cell, K0S)}
+    curves = {c.key: c for c in kernel_curves(cell, K0S)}
     assert set(curves) == {"eq12", "sum_rule", "exact_dag"}
     np.testing.assert_allclose(curves["exact_dag"].values, exact_lambda_min(cell, K0S))
     assert "centred" in curves["exact_dag"].label and "independent weights" in curves["exact_dag"].label

@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 from explorer.cell.model import Cell, Edge
 from explorer.cell.presets import get_preset
 from explorer.theory import nngp
-from explorer.theory.metrics import (
-    MAX_LISTED_DEPTHS,
+from explorer.theory.metrics import MAX_LISTED_DEPTHS, metrics
+from explorer.theory.paths import (
     cell_depth,
     cell_width,
     effective_depth_width,
     iter_paths,
     list_paths,
-    metrics,
     path_histogram,
 )
 

@@ -9,8 +9,10 @@ import pytest
 
 from explorer.cell.model import Cell, Edge
 from explorer.cell.presets import get_preset
-from explorer.theory import nngp
-from explorer.theory.metrics import metrics, path_histogram
+from explorer.theory import nngp, relu
+from explorer.theory.curves import kernel_curves
+from explorer.theory.metrics import metrics
+from explorer.theory.paths import path_histogram
 
 DAG1, DAG2, DAG3 = (get_preset(n).cell for n in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"))
 K0S = (-0.9, -0.5, 0.0, 0.3, 0.5, 0.8, 0.99)
@@ -22,24 +24,24 @@ def kappa(rho: float) -> float:
 
 
 def test_kappa_values():
-    assert float(nngp.kappa(1.0)) == 1.0
-    assert float(nngp.kappa(-1.0)) == pytest.approx(0.0, abs=1e-15)
-    assert float(nngp.kappa(0.0)) == pytest.approx(1 / math.pi)
-    assert float(nngp.kappa(0.5)) == pytest.approx((math.sqrt(3) / 2 + math.pi / 3) / math.pi)  # ≈ 0.6090
-    assert float(nngp.kappa(0.5)) == pytest.approx(0.60899, abs=1e-5)
+    assert float(relu.kappa(1.0)) == 1.0
+    assert float(relu.kappa(-1.0)) == pytest.approx(0.0, abs=1e-15)
+    assert float(relu.kappa(0.0)) == pytest.approx(1 / math.pi)
+    assert float(relu.kappa(0.5)) == pytest.approx((math.sqrt(3) / 2 + math.pi / 3) / math.pi)  # ≈ 0.6090
+    assert float(relu.kappa(0.5)) == pytest.approx(0.60899, abs=1e-5)
     rho = np.linspace(-1, 1, 201)
-    k = nngp.kappa(rho)
+    k = relu.kappa(rho)
     assert np.all(np.diff(k) > 0)  # increasing
     assert np.all(k >= rho - 1e-15) and np.all(k >= 0)  # a ReLU never decorrelates below ρ, never below 0
     assert np.allclose(k, [kappa(r) for r in rho])
     # rounding just outside [-1, 1] is clipped, not NaN
-    assert float(nngp.kappa(1 + 1e-12)) == 1.0
+    assert float(relu.kappa(1 + 1e-12)) == 1.0
 
 
 def test_kappa_power():
-    assert float(nngp.kappa_power(0.3, 0)) == 0.3  # f^0 is the identity
-    assert float(nngp.kappa_power(0.3, 3)) == pytest.approx(kappa(kappa(kappa(0.3))))
-    assert float(nngp.kappa_power(1.0, 7)) == 1.0
+    assert float(relu.kappa_power(0.3, 0)) == 0.3  # f^0 is the identity
+    assert float(relu.kappa_power(0.3, 3)) == pytest.approx(kappa(kappa(kappa(0.3))))
+    assert float(relu.kappa_power(1.0, 7)) == 1.0
 
 
 @pytest.mark.parametrize("k0", K0S)
@@ -79,7 +81,7 @@ def test_sum_rule_scales_with_the_diagonal():
     assert float(c) == pytest.approx(1.36781, abs=1e-5)
     # the unscaled rule would apply κ to 2κ(ρ) = 1.218 > 1: out of κ's domain (clipped to 1)
     assert 2 * kappa(rho) > 1
-    assert float(nngp.kappa(2 * kappa(rho))) == 1.0 != pytest.approx(float(c))
+    assert float(relu.kappa(2 * kappa(rho))) == 1.0 != pytest.approx(float(c))
     assert float(nngp.sum_rule_lambda_min(cell, rho)) == pytest.approx(2 - by_hand, abs=1e-12)
 
 
@@ -123,13 +125,13 @@ def test_vectorised_over_k0_and_curves():
         # at K0 = 1 the two inputs are the same, so every value is 0
         assert float(nngp.eq12(path_histogram(cell), 1.0)) == pytest.approx(0.0, abs=1e-12)
         assert float(nngp.sum_rule_lambda_min(cell, 1.0)) == pytest.approx(0.0, abs=1e-12)
-        curves = {c.key: c for c in nngp.curves(cell, k0)}
+        curves = {c.key: c for c in kernel_curves(cell, k0)}
         assert {"eq12", "sum_rule"} <= set(curves)
         assert np.array_equal(curves["eq12"].values, eq) and np.array_equal(curves["sum_rule"].values, lam)
         assert "Eq. 12" in curves["eq12"].label and "sum rule" in curves["sum_rule"].label
 
 
 def test_lambda_min_2x2():
-    assert float(nngp.lambda_min_2x2(3.0, -1.0)) == 2.0
+    assert float(relu.lambda_min_2x2(3.0, -1.0)) == 2.0
     assert float(min(np.linalg.eigvalsh([[3.0, 1.2], [1.2, 3.0]]))) == pytest.approx(
-        float(nngp.lambda_min_2x2(3.0, 1.2)))
+        float(relu.lambda_min_2x2(3.0, 1.2)))

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from explorer.cell.model import Cell
-from explorer.theory.metrics import effective_depth_width, metrics, path_histogram
+from explorer.theory.metrics import metrics
+from explorer.theory.paths import effective_depth_width, path_histogram
 from explorer.theory.spaces import (
     ABSENT,
     PARAM,

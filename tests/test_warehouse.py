@@ -20,7 +20,8 @@ from explorer.benchmarks.analysis import multiple_correlation
 from explorer.cell.model import Cell, Genotype
 from explorer.cli import main as cli_main
 from explorer.core.errors import DataError, UserError
-from explorer.theory.metrics import cell_depth, cell_width, effective_depth_width, metrics, path_histogram
+from explorer.theory.metrics import metrics
+from explorer.theory.paths import cell_depth, cell_width, effective_depth_width, path_histogram
 from tests.warehouse_fixtures import nb201_warehouse, write_nds  # noqa: F401 (fixture)
 
 PRIMARY = "nb201_acc200_natsbench.csv"

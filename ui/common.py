@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer.theory.metrics import effective_depth_width, path_histogram
+from explorer.theory.paths import effective_depth_width, path_histogram
 from ui.access import access_box
 
 APP_BLURB = ("Draw or pick a neural-network cell and see its connectivity: paths P, effective depth d̄ "

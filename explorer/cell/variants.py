@@ -25,7 +25,7 @@ from typing import Literal
 
 from explorer.cell.model import Cell, CellError, Edge
 from explorer.cell.ops import DARTS_OPS, NB201_OPS
-from explorer.theory.metrics import cell_depth, cell_width, effective_depth_width, path_histogram
+from explorer.theory.paths import cell_depth, cell_width, effective_depth_width, path_histogram
 
 Mode = Literal["rewire", "ops"]
 MODES: dict[str, str] = {

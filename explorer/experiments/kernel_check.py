@@ -23,9 +23,9 @@ from scipy import stats
 
 from explorer.cell.model import Cell
 from explorer.nets.mlp import MLPCellNet
-from explorer.theory import nngp
+from explorer.theory import nngp, relu
 from explorer.theory.dag_kernel import dag_kernel
-from explorer.theory.metrics import path_histogram
+from explorer.theory.paths import path_histogram
 
 FloatArray = NDArray[np.float64]
 ALPHA = 1e-3  # two-sided level of the t-test that decides "within sampling error"
@@ -189,7 +189,7 @@ def kernel_check(
         raise ValueError(f"need at least 2 seeds for a standard error, got {seeds}")
 
     ed, eo = (float(a) for a in dag_kernel(cell, k0).output_kernel)
-    exact = Analytic(ed, eo, float(nngp.lambda_min_2x2(ed, eo)))
+    exact = Analytic(ed, eo, float(relu.lambda_min_2x2(ed, eo)))
     sd, so = (float(a) for a in nngp.sum_rule_kernel(cell, k0))
 
     limit = t_limit(seeds)
@@ -215,7 +215,7 @@ def kernel_check(
                                    floor=_float_tol(ed))
     return KernelCheckResult(
         cell=cell.to_text(), k0=k0, exact=exact,
-        sum_rule=Analytic(sd, so, float(nngp.lambda_min_2x2(sd, so))),
+        sum_rule=Analytic(sd, so, float(relu.lambda_min_2x2(sd, so))),
         eq12=Analytic(None, None, float(nngp.eq12(path_histogram(cell), k0))),
         widths=estimates, error_slope=slope, error_c=c_half,
     )

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from explorer.cell.layout import layered_positions
 from explorer.cell.model import Cell
-from explorer.theory.nngp import KernelCurve
+from explorer.theory.curves import KernelCurve
 from explorer.theory.spaces import Box, class_table
 
 ROLE_COLORS = {"input": "#2ca02c", "intermediate": "#1f77b4", "output": "#ff7f0e"}
@@ -133,7 +133,7 @@ def graph_figure(cell: Cell, *, height: int = 380, title: str | None = None) -> 
 
 @dataclass(frozen=True)
 class NamedCurves:
-    """One cell's curves for an overlay: a name for the legend and ``nngp.curves`` output."""
+    """One cell's curves for an overlay: a name for the legend and ``kernel_curves`` output."""
 
     name: str
     curves: Sequence[KernelCurve]

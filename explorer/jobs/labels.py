@@ -38,7 +38,7 @@ Lookup = Callable[[int], "JobLike | None"]
 
 def path_stats(cell: Cell) -> str:
     """'P 5 · d̄ 2.20 · m̄ 1.82' (or why d̄/m̄ are undefined, briefly)."""
-    from explorer.theory.metrics import effective_depth_width, path_histogram
+    from explorer.theory.paths import effective_depth_width, path_histogram
 
     hist = path_histogram(cell)
     dw = effective_depth_width(hist)

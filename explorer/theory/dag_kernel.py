@@ -19,7 +19,7 @@ squared norm per coordinate of its source): conditioned on every other weight, t
 W_e X_src are i.i.d. N(0, q) and independent of A. Hence, with e, f edges into v:
 
 - the same parameterized edge on both sides: the arc-cosine map of its source's kernel,
-  q on the same input and q·κ(c/q) across inputs (κ: ``nngp.kappa``);
+  q on the same input and q·κ(c/q) across inputs (κ: ``relu.kappa``);
 - two different parameterized edges: μ_e·μ_f (one of them never depends on the other's weights);
 - a parameterized edge against a node u processed earlier, or a skip's source: μ_e·mean(u);
 - a skip edge passes its source's covariances and mean through.
@@ -37,22 +37,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from explorer.cell.model import Cell, Edge
-from explorer.theory.nngp import kappa, lambda_min_2x2
+from explorer.theory.relu import lambda_min_2x2, relu_cross, relu_mean
 
 FloatArray = NDArray[np.float64]
-
-
-def relu_mean(q: ArrayLike) -> FloatArray:
-    """μ = E[√2·ReLU(g)] for g ~ N(0, q): √(q/π)."""
-    return np.sqrt(np.maximum(np.asarray(q, dtype=np.float64), 0.0) / np.pi)
-
-
-def relu_cross(q: ArrayLike, c: ArrayLike) -> FloatArray:
-    """E[2·ReLU(g)·ReLU(g')] for (g, g') ~ N(0, [[q, c], [c, q]]): q·κ(c/q) (0 when q = 0)."""
-    q = np.asarray(q, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
-    safe = np.where(q > 0, q, 1.0)
-    return np.where(q > 0, q * kappa(c / safe), 0.0)
 
 
 @dataclass(frozen=True)

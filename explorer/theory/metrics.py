@@ -1,4 +1,5 @@
-"""Connectivity metrics of a cell.
+"""Connectivity metrics of a cell: ``CellMetrics``, every number the editor's live panel shows
+(paths and Shu's width/depth from ``paths``, the NNGP values from ``nngp`` and ``dag_kernel``).
 
 - Paths (Chen et al., NeurIPS 2022): P end-to-end paths from the input nodes to the output
   through edges that exist; d_p = parameterized ops on path p. Counted by dynamic programming
@@ -12,107 +13,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from explorer.cell.model import Cell, Edge
+from explorer.cell.model import Cell
 from explorer.theory import dag_kernel, nngp
+from explorer.theory.paths import cell_depth, cell_width, effective_depth_width, path_histogram
+from explorer.theory.relu import lambda_min_2x2
 
 MAX_LISTED_DEPTHS = 10_000  # path_depths lists at most this many d_p values
 DEFAULT_K0 = 0.5
-
-
-def path_histogram(cell: Cell) -> tuple[int, ...]:
-    """histogram[d] = number of input → output paths with exactly d parameterized ops."""
-    hist: dict[int, list[int]] = {v: [1] for v in cell.inputs}
-    for v in cell.topological_order:
-        if v in hist and cell.roles[v] == "input":
-            continue
-        acc: list[int] = []
-        for e in cell.live_edges:
-            if e.dst != v or e.src not in hist:
-                continue
-            shift = 1 if e.parameterized else 0
-            src = hist[e.src]
-            if len(acc) < len(src) + shift:
-                acc.extend([0] * (len(src) + shift - len(acc)))
-            for d, count in enumerate(src):
-                acc[d + shift] += count
-        if acc:
-            hist[v] = acc
-    out = hist.get(cell.output, [])
-    while out and out[-1] == 0:
-        out = out[:-1]
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class EffectiveDepthWidth:
-    effective_depth: float | None
-    effective_width: float | None
-    reason: str | None  # why they are undefined, when they are
-
-
-def effective_depth_width(histogram: tuple[int, ...]) -> EffectiveDepthWidth:
-    paths = sum(histogram)
-    if paths == 0:
-        return EffectiveDepthWidth(None, None, "undefined: no path from an input to the output (P = 0)")
-    depth_sum = sum(d * n for d, n in enumerate(histogram))
-    if depth_sum == 0:
-        return EffectiveDepthWidth(
-            None, None, "undefined: no parameterized path (every path has d_p = 0, so d̄ = 0)"
-        )
-    d_bar = depth_sum / paths
-    return EffectiveDepthWidth(d_bar, (paths - histogram[0]) / d_bar, None)
-
-
-def iter_paths(cell: Cell) -> Iterator[tuple[Edge, ...]]:
-    """Every input → output path as a tuple of edges, depth-first (may be astronomically many)."""
-    out_edges: dict[int, list[Edge]] = {}
-    for e in cell.live_edges:
-        out_edges.setdefault(e.src, []).append(e)
-
-    def walk(v: int, prefix: tuple[Edge, ...]) -> Iterator[tuple[Edge, ...]]:
-        if v == cell.output:
-            yield prefix
-            return
-        for e in out_edges.get(v, ()):
-            yield from walk(e.dst, (*prefix, e))
-
-    for s in cell.inputs:
-        yield from walk(s, ())
-
-
-def list_paths(cell: Cell, limit: int = 200) -> tuple[list[tuple[Edge, ...]], int]:
-    """Up to ``limit`` paths for display, and the exact total count."""
-    paths = []
-    for p in iter_paths(cell):
-        if len(paths) >= limit:
-            break
-        paths.append(p)
-    return paths, sum(path_histogram(cell))
-
-
-def cell_depth(cell: Cell) -> int | None:
-    """Shu et al.: edges on the longest input → output path (None when there is no path)."""
-    longest: dict[int, int] = {v: 0 for v in cell.inputs}
-    for v in cell.topological_order:
-        if cell.roles[v] == "input":
-            continue
-        best = [longest[e.src] + 1 for e in cell.live_edges if e.dst == v and e.src in longest]
-        if best:
-            longest[v] = max(best)
-    return longest.get(cell.output)
-
-
-def cell_width(cell: Cell) -> float:
-    """Shu et al.: Σ over intermediate nodes of (incoming edges from inputs / all incoming), in c."""
-    width = 0.0
-    for v in cell.intermediates:
-        into = [e for e in cell.live_edges if e.dst == v]
-        if into:
-            width += sum(cell.roles[e.src] == "input" for e in into) / len(into)
-    return width
 
 
 @dataclass(frozen=True)
@@ -162,7 +71,7 @@ def metrics(cell: Cell, k0: float = DEFAULT_K0) -> CellMetrics:
         n_parameterized_ops=sum(e.parameterized for e in cell.live_edges),
         k0=float(k0),
         nngp_eq12=float(nngp.eq12(hist, k0)),
-        nngp_lambda_min=float(nngp.lambda_min_2x2(diag, off)),
+        nngp_lambda_min=float(lambda_min_2x2(diag, off)),
         nngp_exact_dag=float(dag_kernel.exact_lambda_min(cell, k0)),
         warnings=list(cell.warnings),
     )

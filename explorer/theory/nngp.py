@@ -15,28 +15,14 @@ Two quantities, both functions of K0 so the UI can draw curves:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from explorer.cell.model import Cell
+from explorer.theory.relu import kappa, lambda_min_2x2, relu_cross
 
 FloatArray = NDArray[np.float64]
-
-
-def kappa(rho: ArrayLike) -> FloatArray:
-    """ReLU NNGP correlation map with c_σ = 2: κ(ρ) = (√(1−ρ²) + (π − arccos ρ)·ρ) / π."""
-    rho = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
-    return (np.sqrt(1.0 - rho * rho) + (np.pi - np.arccos(rho)) * rho) / np.pi
-
-
-def kappa_power(rho: ArrayLike, depth: int) -> FloatArray:
-    """f^depth(ρ): κ applied ``depth`` times (f^0 is the identity)."""
-    out = np.asarray(rho, dtype=np.float64)
-    for _ in range(depth):
-        out = kappa(out)
-    return out
 
 
 def eq12(histogram: Sequence[int], k0: ArrayLike) -> FloatArray:
@@ -67,44 +53,14 @@ def sum_rule_kernel(cell: Cell, k0: ArrayLike) -> tuple[FloatArray, FloatArray]:
             continue
         d, c = np.zeros_like(k0), np.zeros_like(k0)
         for e in incoming.get(v, ()):
-            if e.parameterized:
-                q = diag[e.src]
-                safe = np.where(q > 0, q, 1.0)
-                d = d + q
-                c = c + np.where(q > 0, q * kappa(off[e.src] / safe), 0.0)
+            if e.parameterized:  # the ReLU map scales with the diagonal (see the module docstring)
+                d = d + diag[e.src]
+                c = c + relu_cross(diag[e.src], off[e.src])
             else:
                 d, c = d + diag[e.src], c + off[e.src]
         diag[v], off[v] = d, c
     return diag[cell.output], off[cell.output]
 
 
-def lambda_min_2x2(diag: ArrayLike, off: ArrayLike) -> FloatArray:
-    """Smallest eigenvalue of [[a, c], [c, a]]: a − |c|."""
-    return np.asarray(diag, dtype=np.float64) - np.abs(np.asarray(off, dtype=np.float64))
-
-
 def sum_rule_lambda_min(cell: Cell, k0: ArrayLike) -> FloatArray:
     return lambda_min_2x2(*sum_rule_kernel(cell, k0))
-
-
-@dataclass(frozen=True)
-class KernelCurve:
-    key: str  # stable id: 'eq12', 'sum_rule', ...
-    label: str  # what to print beside the curve, including its assumption
-    values: FloatArray
-
-
-def curves(cell: Cell, k0: ArrayLike) -> list[KernelCurve]:
-    """Every NNGP quantity the editor draws over K0, each labelled with its assumption."""
-    from explorer.theory.dag_kernel import exact_lambda_min  # both import this module
-    from explorer.theory.metrics import path_histogram
-
-    k0 = np.asarray(k0, dtype=np.float64)
-    return [
-        KernelCurve("eq12", "Eq. 12 bound P − Σ_p f^{d_p}(K0) (per-path, Chen et al.)",
-                    eq12(path_histogram(cell), k0)),
-        KernelCurve("sum_rule", "λmin, sum rule (independent branches, no ReLU means)",
-                    sum_rule_lambda_min(cell, k0)),
-        KernelCurve("exact_dag", "λmin, exact infinite width (ReLU means and correlated branches; "
-                    "centred inputs, independent weights per edge)", exact_lambda_min(cell, k0)),
-    ]
