@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from db.warehouse import Warehouse
-from explorer.benchmarks import search_sim as ss
+from explorer.benchmarks.warehouse import Warehouse
 from explorer.core.settings import get_settings
+from explorer.labs import search_sim as ss
 
 
 def loop_simulate(data: ss.SpaceData, cfg: ss.SimulationConfig) -> dict:

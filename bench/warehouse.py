@@ -2,7 +2,7 @@
 
 The unit of work is what the browse page needs per filter change: the count and the first page
 (sorted by accuracy) of the architectures inside a d̄/m̄ range, and the (d̄, m̄) groups (n, mean,
-std of accuracy) over every NB201 cell. DuckDB (``db.warehouse.Warehouse``) against the same work in
+std of accuracy) over every NB201 cell. DuckDB (``explorer.benchmarks.warehouse.Warehouse``) against the same work in
 pandas on frames already in memory (baselines), in the same process: every result row (the table
 DuckDB filters), and the one result set pre-selected (pandas' best case). Aim: ≤ 50 ms and not slower
 than pandas.
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from db.warehouse import TABLE_COLUMNS, Filter, Warehouse  # noqa: E402
 from explorer.benchmarks.ensure import build, default_inputs  # noqa: E402
+from explorer.benchmarks.warehouse import TABLE_COLUMNS, Filter, Warehouse  # noqa: E402
 
 DEPTH, WIDTH = (1.0, 2.0), (1.5, 3.0)
 PAGE = 50

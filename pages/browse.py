@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from db.warehouse import TABLE_COLUMNS, Filter
 from explorer.benchmarks.analysis import ReachableRegion
+from explorer.benchmarks.warehouse import TABLE_COLUMNS, Filter
 from explorer.cell.model import parse_cell
 from explorer.core.errors import UserError
 from explorer.core.settings import get_settings

@@ -14,7 +14,6 @@ import streamlit as st
 from explorer.cell.model import Cell, CellError, parse_cell
 from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
 from explorer.cell.presets import PRESETS, TOUR, get_preset
-from explorer.cell.variants import MODES, adapt, random_variants, variant_table
 from explorer.core.settings import get_settings
 from explorer.figures.cells import (
     K0_GRID,
@@ -31,6 +30,7 @@ from explorer.theory.metrics import DEFAULT_K0, metrics
 from explorer.theory.paths import list_paths
 from explorer.theory.spaces import space_box
 from explorer.theory.teaching import claims, depth_width_formulas, path_counting
+from explorer.theory.variants import MODES, adapt, random_variants, variant_table
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
 from ui.state import (

@@ -6,7 +6,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from explorer.benchmarks.search_sim import (
+from explorer.cell.presets import get_preset
+from explorer.core.errors import USER_ERRORS, UserError
+from explorer.core.settings import get_settings
+from explorer.figures.benchmarks import naswot_histogram
+from explorer.jobs.labels import cell_title
+from explorer.jobs.queue import open_store
+from explorer.labs.search_sim import (
     ABLATION_F,
     DEFAULT_CANDIDATES,
     DEFAULT_REPEATS,
@@ -20,12 +26,6 @@ from explorer.benchmarks.search_sim import (
     score_percentile,
     simulate,
 )
-from explorer.cell.presets import get_preset
-from explorer.core.errors import USER_ERRORS, UserError
-from explorer.core.settings import get_settings
-from explorer.figures.benchmarks import naswot_histogram
-from explorer.jobs.labels import cell_title
-from explorer.jobs.queue import open_store
 from ui.access import SIGN_IN_NOTE, job_view
 from ui.common import page_header
 from ui.warehouse import DATASET_LABELS, open_or_explain

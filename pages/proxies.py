@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from db.warehouse import Filter
 from explorer.benchmarks.analysis import MIN_BUCKET, proxy_rank_correlations
+from explorer.benchmarks.warehouse import Filter
 from ui.common import page_header
 from ui.warehouse import open_or_explain, pick_result_set
 

@@ -149,7 +149,7 @@ def test_h6_runs_on_the_warehouse(store: JobStore, nb201_warehouse: Path):  # no
     assert page.startswith("<!doctype html>") and "plotly" in page and "inside the box" in page
 
     # any warehouse filter makes a group: cells with skip edges vs without, among those with 3 conv edges
-    from db.warehouse import Filter, open_shared
+    from explorer.benchmarks.warehouse import Filter, open_shared
 
     skips = {"space": "nb201", "ranges": {"n_skip": [1, None]}, "n_conv": [3]}
     none_ = {"space": "nb201", "ranges": {"n_skip": [0, 0]}, "n_conv": [3]}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from db.store import JobStore
 from explorer.jobs.local_context import LocalContext
+from explorer.jobs.queue import open_store
 from explorer.jobs.registry import get_kind
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
@@ -62,7 +62,7 @@ def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # 
     at.number_input(key="nasf_naswot_batch").set_value(16)
     next(b for b in at.button if b.label == "Queue NASWOT job").click().run()
     assert not at.exception and at.success[0].value == "queued job 1"
-    store = JobStore.from_settings()
+    store = open_store()
     job = store.claim("test", "cpu", ["naswot"])
     assert job is not None and job.spec["data"]["name"] == "synthetic" and job.spec["batch_size"] == 16
     kind = get_kind("naswot")

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.benchmarks.search_sim import score_percentile
 from explorer.jobs.kinds.naswot import JACOBIAN_K, hamming_kernel, jacobian_score, score_batch
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.registry import get_kind
+from explorer.labs.search_sim import score_percentile
 
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
 

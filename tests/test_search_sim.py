@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from db import warehouse
-from db.warehouse import SCHEMA_SQL, SCHEMA_VERSION, Warehouse, open_shared
-from explorer.benchmarks import search_sim as ss
+from db.warehouse import SCHEMA_SQL, SCHEMA_VERSION
+from explorer.benchmarks.warehouse import Warehouse, open_shared
 from explorer.core.errors import UserError
+from explorer.labs import search_sim as ss
 from explorer.theory.spaces import space_box
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 

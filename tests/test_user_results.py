@@ -15,7 +15,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
-from db.warehouse import Filter, Warehouse
 from explorer.benchmarks.user_results import (
     BESIDE_COLUMNS,
     COLUMNS,
@@ -25,6 +24,7 @@ from explorer.benchmarks.user_results import (
     runs_beside_benchmark,
     same_dataset,
 )
+from explorer.benchmarks.warehouse import Filter, Warehouse
 from explorer.cell.presets import get_preset
 from explorer.cli import main
 from explorer.core.errors import DataError

@@ -8,8 +8,8 @@ import pytest
 
 from explorer.cell.model import Cell, CellError, Edge, parse_cell
 from explorer.cell.presets import get_preset
-from explorer.cell.variants import adapt, op_pool, random_ops, random_variants, rewire, variant_table
 from explorer.theory.paths import cell_depth, cell_width
+from explorer.theory.variants import adapt, op_pool, random_ops, random_variants, rewire, variant_table
 
 DARTS_V2 = get_preset("DARTS-V2 normal cell").cell
 RESNET = get_preset("NB201 ResNet cell").cell

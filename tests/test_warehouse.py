@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from db.warehouse import Filter, Warehouse, build_warehouse, open_shared
 from explorer.benchmarks import ingest
 from explorer.benchmarks.analysis import multiple_correlation
+from explorer.benchmarks.build import build_warehouse
+from explorer.benchmarks.warehouse import Filter, Warehouse, open_shared
 from explorer.cell.model import Cell, Genotype
 from explorer.cli import main as cli_main
 from explorer.core.errors import DataError, UserError
@@ -184,7 +185,7 @@ def test_query_guard_message_reads_for_every_statement_type(wh: Warehouse):
     """The refusal names what was refused in words, for every kind of statement DuckDB reports."""
     import duckdb
 
-    from db.warehouse import _statement_phrase
+    from explorer.benchmarks.warehouse import _statement_phrase
 
     for kind in duckdb.StatementType.__members__:
         phrase = _statement_phrase(kind)
@@ -344,8 +345,8 @@ def test_interrupted_write_leaves_previous(tmp_path: Path, previous: Path, monke
 
     real = warehouse._write
 
-    def interrupted(path, tables, progress, inputs):
-        real(path, tables, progress, inputs)
+    def interrupted(path, tables, meta, progress):
+        real(path, tables, meta, progress)
         assert path.exists()
         raise KeyboardInterrupt
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import db.warehouse as warehouse
-from db.warehouse import Warehouse, read_meta
+import explorer.benchmarks.build as build_module
+from db.warehouse import read_meta
 from explorer.benchmarks.data import NB201_DIR
 from explorer.benchmarks.ensure import Inputs, build, check_warehouse, default_inputs, ensure_warehouse
+from explorer.benchmarks.warehouse import Warehouse
 from explorer.cli import main as cli_main
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse, write_nds  # noqa: F401 (fixture)
@@ -82,7 +83,7 @@ def test_a_changed_input_or_build_version_makes_it_stale_and_the_rebuild_keeps_t
     assert state.status == "stale" and again == inputs
     assert ensure_warehouse(db).status == "built"
     assert Warehouse(db).info()["counts"]["architectures"] == 5  # rebuilt from the same NDS file, no NB201
-    monkeypatch.setattr(warehouse, "BUILD_VERSION", warehouse.BUILD_VERSION + 1)
+    monkeypatch.setattr(build_module, "BUILD_VERSION", build_module.BUILD_VERSION + 1)
     assert check_warehouse(db)[0].status == "stale"
 
 

@@ -6,13 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.warehouse import Filter, Warehouse
 from explorer.benchmarks.user_results import (
     read_train_results,
     results_path,
     runs_beside_benchmark,
     runs_visible_to,
 )
+from explorer.benchmarks.warehouse import Filter, Warehouse
 from explorer.core.errors import DataError
 from ui.access import current_user
 from ui.warehouse import DATASET_LABELS, ResultSet

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from db.warehouse import Warehouse, build_command, open_shared
 from explorer.benchmarks.ensure import ensure_warehouse
+from explorer.benchmarks.warehouse import Warehouse, build_command, open_shared
 from explorer.core.errors import DataError
 from explorer.core.settings import get_settings
 

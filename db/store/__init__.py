@@ -1,7 +1,7 @@
 """The job store: jobs, their metric streams and artifacts, and workers, in SQLite or PostgreSQL.
 
-    from db.store import JobStore
-    store = JobStore.from_settings()          # EXPLORER_DB_URL, or SQLite in the data directory
+    from explorer.jobs.queue import open_store
+    store = open_store()                      # EXPLORER_DB_URL, or SQLite in the data directory (a JobStore)
     store.list(status="running")              # -> list[Job]
     store.metrics_frame(job_id)               # -> pandas DataFrame of the metric stream
     store.artifacts(job_id); store.read_artifact(job_id, "weights.safetensors")

@@ -4,6 +4,9 @@ Pages and the CLI use the first half (submit, list, get, cancel, retry, metrics,
 workers); the worker and the job process use the second (claim, heartbeat, progress, finish,
 requeue). Every write is one short transaction; every status change is conditional on the state
 it expects, so a late or duplicate writer (a worker thought dead, a killed job) changes nothing.
+
+Long because it is the one place that writes SQL against the job store: claims, heartbeats,
+streams and artifacts share transactions and the row mappers, and are reviewed together.
 """
 
 from __future__ import annotations
@@ -93,15 +96,6 @@ class JobStore:
         self.artifact_dir = Path(artifact_dir) if artifact_dir is not None else None
         if migrate:
             upgrade(self.engine)
-
-    @classmethod
-    def from_settings(cls, settings=None, *, migrate: bool = True) -> JobStore:
-        """The store the app is configured for (``explorer.core.settings.get_settings()``)."""
-        if settings is None:
-            from explorer.core.settings import get_settings  # settings are plain config, no layering issue
-
-            settings = get_settings()
-        return cls(settings.db_url, artifact_dir=settings.artifact_dir, migrate=migrate)
 
     def close(self) -> None:
         self.engine.dispose()

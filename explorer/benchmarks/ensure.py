@@ -3,7 +3,7 @@ when its inputs, the schema or the build code changed since it was built.
 
 ``explorer serve`` calls ``ensure_warehouse`` before it starts the app; the warehouse pages call it
 when the file cannot be opened; ``explorer warehouse build`` calls ``build``. What a warehouse was
-built from is in its meta table (``db.warehouse.build_warehouse``), so a warehouse built with a
+built from is in its meta table (``explorer.benchmarks.build.build_warehouse``), so a warehouse built with a
 user's NDS files is rebuilt with the same files, and never silently replaced by one without them.
 """
 
@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from db.warehouse import (
-    SCHEMA_VERSION,
-    BuildReport,
-    build_command,
-    build_warehouse,
-    input_fingerprint,
-    read_meta,
-)
+from db.errors import WarehouseUnavailable
+from db.warehouse import SCHEMA_VERSION, read_meta
 from explorer.benchmarks import ingest
+from explorer.benchmarks.build import BuildReport, build_warehouse, input_fingerprint
 from explorer.benchmarks.data import NB201_DIR, shipped_nb201_dir
+from explorer.benchmarks.warehouse import build_command
 from explorer.core.errors import DataError
 
 SHIPPED = "shipped"  # the meta value of nb201_dir for the data in explorer/benchmarks/data
@@ -94,7 +90,7 @@ def check_warehouse(db: Path, default: Inputs | None = None) -> tuple[WarehouseS
     """Is ``db`` current? Returns the state and the inputs a (re)build would use (None: cannot rebuild)."""
     try:
         meta = read_meta(db)
-    except DataError as exc:
+    except WarehouseUnavailable as exc:
         return WarehouseState("stale", f"the warehouse cannot be read ({exc})"), default
     if meta is None:
         return WarehouseState("missing", f"no warehouse at {db} yet"), default

@@ -12,6 +12,9 @@ NDS: ``explorer.benchmarks.nds.load_nds`` per file.
 
 The tables (pandas frames) follow the schema in ``db.warehouse.SCHEMA_SQL``; metrics come from
 ``explorer.theory.metrics.metrics`` at K0 = 0.5, computed once per distinct cell.
+
+Long because it checks every source format completely (NB201 CSV and Parquet, NDS JSON) and turns
+each into the warehouse's rows; the checks share one ``Problems`` collector and row converters.
 """
 
 from __future__ import annotations

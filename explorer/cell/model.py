@@ -9,6 +9,10 @@ Formats live here and nowhere else:
 - DARTS genotypes (text and the NDS JSON dict): ``Genotype`` and ``Cell.from_genotype``
 - the general versioned JSON form: ``Cell.from_json`` / ``Cell.to_json``
 - ``parse_cell`` accepts any of them (paste boxes, URL query strings, CLI arguments).
+
+Long because the formats live with the ``Cell`` (DESIGN.md: ``from_nb201``, ``to_genotype``,
+``from_json`` …): one immutable class with its parsers, writers and validation, which share
+private helpers, reads better as one file than as a class split across modules.
 """
 
 from __future__ import annotations

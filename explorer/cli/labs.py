@@ -18,7 +18,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from explorer.benchmarks.search_sim import ABLATION_F, DEFAULT_CANDIDATES, DEFAULT_F, DEFAULT_REPEATS
+    from explorer.labs.search_sim import ABLATION_F, DEFAULT_CANDIDATES, DEFAULT_F, DEFAULT_REPEATS
 
     default_db = str(get_settings().warehouse_path)
     p = subparsers.add_parser(
@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _nas_filter(args: argparse.Namespace) -> int:
-    from db.warehouse import Warehouse, to_json_records
-    from explorer.benchmarks.search_sim import (
+    from explorer.benchmarks.warehouse import Warehouse, to_json_records
+    from explorer.labs.search_sim import (
         SimulationConfig,
         box_table,
         format_table,

@@ -63,7 +63,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from db.warehouse import Warehouse, to_json_records
+    from explorer.benchmarks.warehouse import Warehouse, to_json_records
 
     wh = Warehouse(args.db)
     try:
@@ -81,7 +81,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from db.warehouse import Warehouse, to_json_records
+    from explorer.benchmarks.warehouse import Warehouse, to_json_records
 
     wh = Warehouse(args.db)
     try:

@@ -78,7 +78,7 @@ class WarehouseGroup(BaseModel):
 
     @model_validator(mode="after")
     def _columns(self) -> WarehouseGroup:
-        from db.warehouse import RANGE_COLUMNS
+        from explorer.benchmarks.warehouse import RANGE_COLUMNS
 
         unknown = set(self.ranges) - set(RANGE_COLUMNS)
         if unknown:
@@ -202,7 +202,7 @@ def _mlp(edges: Sequence[tuple[int, int, str]], n_nodes: int) -> str:
 
 def _darts_pairs() -> tuple[tuple[str, ...], tuple[str, ...]]:
     from explorer.cell.presets import PRESETS
-    from explorer.cell.variants import adapt
+    from explorer.theory.variants import adapt
 
     originals = [p.cell for p in PRESETS if p.space == "darts"]
     return tuple(adapt(c).to_text() for c in originals), tuple(c.to_text() for c in originals)
@@ -595,8 +595,8 @@ class Lab:
 
     def _warehouse_values(self, spec: HypothesisSpec) -> dict[str, list[np.ndarray]]:
         """Per dataset, each group's accuracies: the group's warehouse filter, then its box condition."""
-        from db.warehouse import Filter, open_shared
-        from explorer.benchmarks.search_sim import load_space
+        from explorer.benchmarks.warehouse import Filter, open_shared
+        from explorer.labs.search_sim import load_space
 
         wh = open_shared(self.warehouse_path)
         groups = [g.warehouse for g in spec.groups if g.warehouse is not None]

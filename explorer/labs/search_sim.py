@@ -20,7 +20,7 @@ The pool of a dataset: the cells with a 200-epoch accuracy on it and a score of 
 zero-cost proxy files cover 9,445 NB201 cells; NASWOT has no score for the 341 disconnected
 cells). The reported accuracy of a pick is its 200-epoch test accuracy (NATS-Bench seed mean).
 
-Everything here is numpy over arrays; ``load_space`` reads them from a ``db.warehouse.Warehouse``.
+Everything here is numpy over arrays; ``load_space`` reads them from a ``explorer.benchmarks.warehouse.Warehouse``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def load_space(wh: Any, space: str, datasets: Sequence[str], proxy: str | None =
     """Arrays for ``space`` from a warehouse: d̄/m̄, and per dataset its 200-epoch test accuracy and
     the proxy (a warehouse proxy on the dataset if it has one, else on CIFAR-10; ``acc12``: the
     12-epoch validation accuracy, for CIFAR-10 the ``cifar10valid`` split's; None: no proxy)."""
-    from db.warehouse import Filter
+    from explorer.benchmarks.warehouse import Filter
 
     if not datasets:
         raise UserError("choose at least one dataset")
@@ -121,7 +121,7 @@ def _align(index: pd.Index, ids: pd.Series, values: pd.Series) -> NDArray[np.flo
 
 
 def _proxy_values(wh: Any, space: str, dataset: str, proxy: str, index: pd.Index) -> tuple[NDArray, str]:
-    from db.warehouse import Filter
+    from explorer.benchmarks.warehouse import Filter
 
     if proxy == ACC12:
         source_ds = "cifar10valid" if dataset == "cifar10" else dataset
