@@ -68,12 +68,10 @@ class SpaceData:
 
     def box(self) -> Box:
         """The space's d̄/m̄ box, from the extent of its cells with defined d̄/m̄."""
-        ok = np.isfinite(self.effective_depth) & np.isfinite(self.effective_width)
-        if not ok.any():
-            raise UserError(f"space {self.space!r}: no cell has a defined d̄/m̄, so there is no box")
-        d, m = self.effective_depth[ok], self.effective_width[ok]
-        return Box(self.space, float(d.max() + d.min()) / 2, float(m.max() + m.min()) / 2,
-                   float(d.max() - d.min()) / 2, float(m.max() - m.min()) / 2)
+        try:
+            return Box.from_extent(self.space, self.effective_depth, self.effective_width)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
     def inside(self, f: float, box: Box | None = None) -> NDArray[np.bool_]:
         return (box or self.box()).contains(self.effective_depth, self.effective_width, f)

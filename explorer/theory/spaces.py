@@ -228,6 +228,16 @@ class Box:
             np.abs(width - self.center_width) <= f * self.radius_width
         )
 
+    @classmethod
+    def from_extent(cls, space: str, depth: NDArray, width: NDArray) -> Box:
+        """The box of cells with these d̄ and m̄ (NaN = undefined, left out); ``ValueError`` if none is defined."""
+        ok = np.isfinite(depth) & np.isfinite(width)
+        if not ok.any():
+            raise ValueError(f"space {space!r}: no cell has a defined d̄/m̄, so there is no box")
+        d, m = depth[ok], width[ok]
+        return cls(space, float(d.max() + d.min()) / 2, float(m.max() + m.min()) / 2,
+                   float(d.max() - d.min()) / 2, float(m.max() - m.min()) / 2)
+
     def to_dict(self, f: float = 0.5) -> dict[str, float]:
         return {
             "space": self.space, "center_depth": self.center_depth, "center_width": self.center_width,
@@ -239,10 +249,8 @@ class Box:
 @cache
 def space_box(name: str) -> Box:
     t = class_table(name)
-    ok = t.defined
-    d, m = t.effective_depth[ok], t.effective_width[ok]
-    return Box(name, float(d.max() + d.min()) / 2, float(m.max() + m.min()) / 2,
-               float(d.max() - d.min()) / 2, float(m.max() - m.min()) / 2)
+    return Box.from_extent(name, np.where(t.defined, t.effective_depth, np.nan),
+                           np.where(t.defined, t.effective_width, np.nan))
 
 
 def weighted_quantiles(values: NDArray, weights: NDArray, qs: tuple[float, ...]) -> list[float]:
