@@ -14,18 +14,11 @@ from db.store import JobStore
 from explorer.cell.presets import get_preset
 from explorer.core.errors import SpecError, UserError
 from explorer.jobs.registry import validate_model
-from explorer.labs.hypotheses import (
-    VERDICTS,
-    HypothesisSpec,
-    Lab,
-    analyse,
-    builtin,
-    builtins,
-    metric_value,
-    report_html,
-    report_markdown,
-    train_specs,
-)
+from explorer.labs.analysis import VERDICTS, analyse, metric_value
+from explorer.labs.catalogue import builtin, builtins
+from explorer.labs.lab import Lab, train_specs
+from explorer.labs.reports import report_html, report_markdown
+from explorer.labs.specs import HypothesisSpec
 from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 
@@ -230,6 +223,6 @@ def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_pat
 
 
 def test_a_p_value_that_underflowed_is_not_printed_as_zero() -> None:
-    from explorer.labs.hypotheses import format_p
+    from explorer.labs.reports import format_p
 
     assert format_p(0.0) == "< 1e-300" and format_p(0.01234) == "0.0123" and format_p(None) == "—"

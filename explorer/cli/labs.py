@@ -122,7 +122,7 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
 
 def _lab():
     from explorer.jobs.queue import open_store
-    from explorer.labs.hypotheses import Lab
+    from explorer.labs.lab import Lab
 
     return Lab(open_store())
 
@@ -162,7 +162,7 @@ def _h_analyse(args: argparse.Namespace) -> int:
 
 
 def _h_report(args: argparse.Namespace) -> int:
-    from explorer.labs.hypotheses import report_html, report_markdown
+    from explorer.labs.reports import report_html, report_markdown
 
     record = _lab().get(args.key)
     text = report_markdown(record) if args.format == "md" else report_html(record)

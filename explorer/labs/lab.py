@@ -1,0 +1,230 @@
+"""The principles lab as a service: hypothesis records in the job store's database, run through
+its queue (one ``train`` job per cell and seed) or answered from the benchmark warehouse, and
+analysed once their jobs have finished (``explorer.labs.analysis``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from db.hypotheses import HypothesisStore, HypothesisStoreError, StoredHypothesis
+from explorer.core.access import OPEN, User
+from explorer.core.errors import DataError, UserError
+from explorer.jobs.registry import validate_model
+from explorer.labs.analysis import analyse, curves_from_csv, metric_value
+from explorer.labs.catalogue import builtins
+from explorer.labs.reports import verdict_sentence
+from explorer.labs.specs import FOLLOW_UP_METRICS, HypothesisSpec
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def train_specs(spec: HypothesisSpec) -> list[tuple[int, str, int, dict[str, Any]]]:
+    """(group index, cell, seed, train spec) for every job a train hypothesis needs. Like a preset's
+    runs, the specs carry the hypothesis as their ``experiment`` (Experiment results groups them by it)
+    and a ``name`` for the cell: its group's label, with the cell's own name when the group has several
+    (numbered where two cells of a group share a name, e.g. the same P, d̄ and m̄)."""
+    from collections import Counter
+
+    from explorer.jobs.labels import cell_title
+
+    p = spec.protocol
+    experiment = _clip(f"{spec.key} · {spec.title}", 120)  # TrainSpec's limits
+    jobs = []
+    for gi, group in enumerate(spec.groups):
+        titles = [cell_title(cell) for cell in group.cells]
+        repeated = Counter(titles)
+        for k, (cell, title) in enumerate(zip(group.cells, titles, strict=True)):
+            if len(group.cells) == 1:
+                name = group.label
+            else:
+                name = f"{group.label} · {title}" + (f" · cell {k + 1}" if repeated[title] > 1 else "")
+            for seed in p.seeds:
+                jobs.append((gi, cell, seed, {
+                    "experiment": experiment, "name": _clip(name, 80),
+                    "network": {"cell": cell, "network": p.network, "width": p.width, "channels": p.channels,
+                                "cells_per_stage": p.cells_per_stage, "layers": p.layers},
+                    "data": p.data.model_dump(mode="json"), "optimizer": p.optimizer, "lr": p.lr,
+                    "momentum": p.momentum, "batch_size": p.batch_size, "epochs": p.epochs, "seed": seed,
+                }))
+    return jobs
+
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A stored record with its parsed spec."""
+
+    record: StoredHypothesis
+    spec: HypothesisSpec
+
+    key = property(lambda self: self.record.key)
+    version = property(lambda self: self.record.version)
+    status = property(lambda self: self.record.status)
+    verdict = property(lambda self: self.record.verdict)
+    job_ids = property(lambda self: self.record.job_ids)
+    result = property(lambda self: self.record.result)
+
+    def summary(self) -> dict[str, Any]:
+        return {"key": self.key, "version": self.version, "title": self.spec.title, "statement": self.spec.statement,
+                "status": self.status, "verdict": self.verdict, "locked": self.record.locked,
+                "jobs": len(self.job_ids), "message": self.record.message}
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {**self.summary(), "spec": self.spec.model_dump(mode="json"), "job_ids": self.job_ids,
+                "created_at": r.created_at.isoformat(), "locked_at": r.locked_at.isoformat() if r.locked_at else None,
+                "result": self.result}
+
+    def describe(self) -> str:
+        lines = [f"{self.key} v{self.version}: {self.spec.title}", f"  {self.spec.statement}",
+                 f"  direction: {self.spec.direction} ({self.spec.design()}); status {self.status}"
+                 + (f"; verdict {self.verdict}" if self.verdict else "")]
+        lines += [f"  group {g.label}: " + (f"{len(g.cells)} cell(s)" if g.cells else json.dumps(
+            g.warehouse.model_dump() if g.warehouse else {})) for g in self.spec.groups]
+        lines.append("  protocol: " + json.dumps(self.spec.protocol.model_dump(mode="json", exclude_defaults=True)))
+        return "\n".join(lines)
+
+
+class Lab:
+    """Hypotheses stored in the job store's database, run through its queue."""
+
+    def __init__(self, store: Any, warehouse_path: str | Path | None = None) -> None:
+        from explorer.core.settings import get_settings
+
+        self.store = store
+        self.records = HypothesisStore(store.engine)
+        self.warehouse_path = Path(warehouse_path) if warehouse_path else get_settings().warehouse_path
+
+    def _wrap(self, record: StoredHypothesis) -> Hypothesis:
+        return Hypothesis(record, validate_model(HypothesisSpec, record.spec, f"hypothesis {record.key}"))
+
+    def ensure_builtins(self) -> None:
+        """Store H1–H6 where the database has no record of that key yet."""
+        for spec in builtins():
+            if self.records.latest(spec.key) is None:
+                self.records.save(spec.key, spec.model_dump(mode="json"))
+
+    def save(self, spec: HypothesisSpec | dict[str, Any]) -> Hypothesis:
+        """Store a hypothesis (validated); a changed spec under a locked key becomes a new version."""
+        model = spec if isinstance(spec, HypothesisSpec) else validate_model(HypothesisSpec, spec, "hypothesis")
+        return self._wrap(self.records.save(model.key, model.model_dump(mode="json")))
+
+    def latest(self) -> list[Hypothesis]:
+        self.ensure_builtins()
+        return [self._wrap(r) for r in self.records.all_latest()]
+
+    def get(self, key: str, version: int | None = None) -> Hypothesis:
+        self.ensure_builtins()
+        try:
+            return self._wrap(self.records.get(key, version))
+        except HypothesisStoreError as exc:
+            known = ", ".join(r.key for r in self.records.all_latest())
+            raise UserError(f"{exc}; hypotheses: {known}") from None
+
+    def versions(self, key: str) -> list[Hypothesis]:
+        return [self._wrap(r) for r in self.records.versions(key)]
+
+    def run(self, key: str, *, user: User = OPEN) -> Hypothesis:
+        """Lock the latest version and start it: queue its train jobs (as ``user``'s, all or none),
+        or analyse warehouse data now."""
+        from explorer.jobs.queue import submit_many
+
+        h = self.get(key)
+        if h.record.locked:
+            raise UserError(f"{key} v{h.version} was already run ({h.status}); change its spec to make a new version")
+        if h.spec.protocol.kind == "warehouse":
+            values = self._warehouse_values(h.spec)  # before locking: a missing warehouse leaves a draft
+            record = self.records.lock(h.record.id, [], status="running")
+            return self._finish(self._wrap(record), values)
+        job_ids = submit_many(self.store, [("train", spec) for _gi, _cell, _seed, spec in train_specs(h.spec)],
+                              user=user)
+        return self._wrap(self.records.lock(h.record.id, job_ids))
+
+    def job_status(self, h: Hypothesis) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job_id in h.job_ids:
+            status = self.store.get(job_id).status
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    def analyse(self, key: str, version: int | None = None) -> Hypothesis:
+        """Analyse a run whose jobs have all finished (warehouse runs are analysed by ``run``)."""
+        h = self.get(key, version)
+        if not h.record.locked:
+            raise UserError(f"{key} v{h.version} has not been run yet")
+        if h.spec.protocol.kind == "warehouse":
+            return self._finish(h, self._warehouse_values(h.spec))
+        counts = self.job_status(h)
+        pending = counts.get("queued", 0) + counts.get("running", 0)
+        if pending:
+            raise UserError(f"{key} v{h.version}: {pending} of {len(h.job_ids)} jobs are still queued or running")
+        if self._needs_follow_up(h):
+            return self._queue_follow_up(h)
+        return self._finish(h, self._train_values(h))
+
+    def _needs_follow_up(self, h: Hypothesis) -> bool:
+        return h.spec.protocol.metric in FOLLOW_UP_METRICS and len(h.job_ids) == len(train_specs(h.spec))
+
+    def _queue_follow_up(self, h: Hypothesis) -> Hypothesis:
+        """Queue one hessian_top job per succeeded train job (the metric is computed on its weights)."""
+        from explorer.jobs.queue import submit
+
+        failed = [j for j in h.job_ids if self.store.get(j).status != "succeeded"]
+        if failed:
+            return self._wrap(self.records.set_result(
+                h.record.id, status="failed", message=f"train jobs {failed} did not succeed; nothing to measure"))
+        follow = [submit(self.store, "hessian_top", {"train_job": j, "top_k": 1,
+                                                     "samples": h.spec.protocol.hessian_samples, "seed": 0})
+                  for j in h.job_ids]
+        return self._wrap(self.records.add_jobs(h.record.id, follow))
+
+    def refresh(self) -> list[Hypothesis]:
+        """Analyse every running train hypothesis whose jobs have all finished; the latest records."""
+        for h in self.latest():
+            if h.status == "running" and h.spec.protocol.kind == "train":
+                counts = self.job_status(h)
+                if not counts.get("queued") and not counts.get("running"):
+                    self.analyse(h.key, h.version)
+        return self.latest()
+
+    def _finish(self, h: Hypothesis, values: dict[str, list[np.ndarray]]) -> Hypothesis:
+        try:
+            result = analyse(h.spec, values)
+        except (DataError, ValueError) as exc:
+            return self._wrap(self.records.set_result(h.record.id, status="failed", message=str(exc)))
+        result["protocol"] = h.spec.protocol.model_dump(mode="json")
+        return self._wrap(self.records.set_result(h.record.id, status="analysed", result=result,
+                                                  verdict=result["verdict"], message=verdict_sentence(h.spec, result)))
+
+    def _train_values(self, h: Hypothesis) -> dict[str, list[np.ndarray]]:
+        p = h.spec.protocol
+        per_group: list[list[float]] = [[] for _ in h.spec.groups]
+        failed = []
+        plan = train_specs(h.spec)
+        # Follow-up jobs (hessian_top) come after the train jobs, in the same order.
+        measured = h.job_ids[len(plan):] if p.metric in FOLLOW_UP_METRICS else h.job_ids[: len(plan)]
+        for (gi, _cell, _seed, _spec), job_id in zip(plan, measured, strict=True):
+            job = self.store.get(job_id)
+            if job.status != "succeeded":
+                failed.append(job_id)
+                continue
+            if p.metric == "hessian_top":
+                per_group[gi].append(float(job.result["eigenvalues"][0]))
+                continue
+            curves = curves_from_csv(self.store.read_artifact(job_id, "curves.csv"))
+            per_group[gi].append(metric_value(curves, p.metric, p.metric_epoch))
+        if failed:
+            raise DataError(f"jobs {failed} did not succeed; retry them (explorer jobs retry ID) and analyse again")
+        return {p.metric: [np.asarray(v) for v in per_group]}
+
+    def _warehouse_values(self, spec: HypothesisSpec) -> dict[str, list[np.ndarray]]:
+        from explorer.labs.warehouse_data import warehouse_values  # lazily: DuckDB only for warehouse runs
+
+        return warehouse_values(spec, self.warehouse_path)
