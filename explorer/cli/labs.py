@@ -113,6 +113,10 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("key")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_h_analyse)
+    p = sub.add_parser("refresh", help="analyse every run whose jobs have all finished (the Hessian metric queues "
+                                       "its follow-up jobs first, as the runner's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_h_refresh)
     p = sub.add_parser("report", help="write the Markdown or HTML report of an analysed hypothesis")
     p.add_argument("key")
     p.add_argument("--format", choices=["md", "html"], default="md")
@@ -158,6 +162,21 @@ def _h_run(args: argparse.Namespace) -> int:
 def _h_analyse(args: argparse.Namespace) -> int:
     record = _lab().analyse(args.key)
     print(json.dumps(record.to_dict(), indent=2) if args.json else f"{record.key} v{record.version}: {record.verdict}")
+    return 0
+
+
+def _h_refresh(args: argparse.Namespace) -> int:
+    lab = _lab()
+    before = {h.key: (h.version, h.status, len(h.job_ids)) for h in lab.latest()}
+    changed = [h for h in lab.refresh() if before.get(h.key) != (h.version, h.status, len(h.job_ids))]
+    if args.json:
+        print(json.dumps([h.summary() for h in changed], indent=2))
+    else:
+        for h in changed:
+            print(f"{h.key} v{h.version}: {h.status}" + (f", verdict {h.verdict}" if h.verdict else "")
+                  + (f", {len(h.job_ids) - before[h.key][2]} follow-up jobs queued" if h.status == "running" else ""))
+        if not changed:
+            print("nothing to analyse: no run has all its jobs finished")
     return 0
 
 

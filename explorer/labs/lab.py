@@ -1,6 +1,12 @@
 """The principles lab as a service: hypothesis records in the job store's database, run through
 its queue (one ``train`` job per cell and seed) or answered from the benchmark warehouse, and
-analysed once their jobs have finished (``explorer.labs.analysis``)."""
+analysed once their jobs have finished (``explorer.labs.analysis``).
+
+Reading never writes: the built-ins H1–H6 come from the catalogue until somebody runs or edits one.
+Analysing a finished run is an explicit action (``analyse``/``refresh``, from the page's button or
+the CLI), never a side effect of a read; it may queue follow-up jobs, which belong to the user who
+ran the hypothesis and count against their job limit.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from db.hypotheses import HypothesisStore, HypothesisStoreError, StoredHypothesis
-from explorer.core.access import OPEN, User
+from db.store import utcnow
+from explorer.core.access import OPEN, AccessError, User, owner_user
 from explorer.core.errors import DataError, UserError
 from explorer.jobs.registry import validate_model
 from explorer.labs.analysis import analyse, curves_from_csv, metric_value
@@ -61,7 +68,7 @@ def train_specs(spec: HypothesisSpec) -> list[tuple[int, str, int, dict[str, Any
 class Hypothesis:
     """A stored record with its parsed spec."""
 
-    record: StoredHypothesis
+    record: StoredHypothesis  # id 0: a built-in from the catalogue, not stored yet
     spec: HypothesisSpec
 
     key = property(lambda self: self.record.key)
@@ -70,6 +77,7 @@ class Hypothesis:
     verdict = property(lambda self: self.record.verdict)
     job_ids = property(lambda self: self.record.job_ids)
     result = property(lambda self: self.record.result)
+    stored = property(lambda self: self.record.id != 0)
 
     def summary(self) -> dict[str, Any]:
         return {"key": self.key, "version": self.version, "title": self.spec.title, "statement": self.spec.statement,
@@ -105,11 +113,13 @@ class Lab:
     def _wrap(self, record: StoredHypothesis) -> Hypothesis:
         return Hypothesis(record, validate_model(HypothesisSpec, record.spec, f"hypothesis {record.key}"))
 
-    def ensure_builtins(self) -> None:
-        """Store H1–H6 where the database has no record of that key yet."""
-        for spec in builtins():
-            if self.records.latest(spec.key) is None:
-                self.records.save(spec.key, spec.model_dump(mode="json"))
+    def _draft(self, spec: HypothesisSpec) -> Hypothesis:
+        """A catalogue hypothesis as an unsaved version-1 draft (what storing it would give)."""
+        return Hypothesis(StoredHypothesis(0, spec.key, 1, spec.model_dump(mode="json"), "draft", utcnow(), None,
+                                           [], None, None, None), spec)
+
+    def _stored(self, h: Hypothesis) -> Hypothesis:
+        return h if h.stored else self.save(h.spec)
 
     def save(self, spec: HypothesisSpec | dict[str, Any]) -> Hypothesis:
         """Store a hypothesis (validated); a changed spec under a locked key becomes a new version."""
@@ -117,35 +127,44 @@ class Lab:
         return self._wrap(self.records.save(model.key, model.model_dump(mode="json")))
 
     def latest(self) -> list[Hypothesis]:
-        self.ensure_builtins()
-        return [self._wrap(r) for r in self.records.all_latest()]
+        """The latest version of every hypothesis, by key: stored ones, and built-ins not stored yet."""
+        stored = {r.key: self._wrap(r) for r in self.records.all_latest()}
+        drafts = {spec.key: self._draft(spec) for spec in builtins() if spec.key not in stored}
+        merged = stored | drafts
+        return [merged[key] for key in sorted(merged)]
 
     def get(self, key: str, version: int | None = None) -> Hypothesis:
-        self.ensure_builtins()
         try:
             return self._wrap(self.records.get(key, version))
         except HypothesisStoreError as exc:
-            known = ", ".join(r.key for r in self.records.all_latest())
+            if self.records.latest(key) is None and version in (None, 1):
+                for spec in builtins():
+                    if spec.key == key:
+                        return self._draft(spec)
+            known = ", ".join(h.key for h in self.latest())
             raise UserError(f"{exc}; hypotheses: {known}") from None
 
     def versions(self, key: str) -> list[Hypothesis]:
-        return [self._wrap(r) for r in self.records.versions(key)]
+        stored = [self._wrap(r) for r in self.records.versions(key)]
+        return stored or [self.get(key)]
 
     def run(self, key: str, *, user: User = OPEN) -> Hypothesis:
         """Lock the latest version and start it: queue its train jobs (as ``user``'s, all or none),
-        or analyse warehouse data now."""
+        or analyse warehouse data now. A built-in is stored first."""
         from explorer.jobs.queue import submit_many
 
+        if not user.can_submit:
+            raise AccessError("this server needs an access token to run hypotheses: enter yours in the sidebar")
         h = self.get(key)
         if h.record.locked:
             raise UserError(f"{key} v{h.version} was already run ({h.status}); change its spec to make a new version")
         if h.spec.protocol.kind == "warehouse":
-            values = self._warehouse_values(h.spec)  # before locking: a missing warehouse leaves a draft
-            record = self.records.lock(h.record.id, [], status="running")
+            values = self._warehouse_values(h.spec)  # before storing: a missing warehouse writes nothing
+            record = self.records.lock(self._stored(h).record.id, [], status="running")
             return self._finish(self._wrap(record), values)
         job_ids = submit_many(self.store, [("train", spec) for _gi, _cell, _seed, spec in train_specs(h.spec)],
                               user=user)
-        return self._wrap(self.records.lock(h.record.id, job_ids))
+        return self._wrap(self.records.lock(self._stored(h).record.id, job_ids))
 
     def job_status(self, h: Hypothesis) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -154,11 +173,23 @@ class Lab:
             counts[status] = counts.get(status, 0) + 1
         return counts
 
-    def analyse(self, key: str, version: int | None = None) -> Hypothesis:
-        """Analyse a run whose jobs have all finished (warehouse runs are analysed by ``run``)."""
+    def runner(self, h: Hypothesis) -> User:
+        """The user who ran ``h``: the owner of its jobs (a warehouse run has none: ``OPEN``)."""
+        return owner_user(self.store.get(h.job_ids[0]).owner) if h.job_ids else OPEN
+
+    def may_analyse(self, h: Hypothesis, user: User) -> bool:
+        """Whether ``user`` may analyse ``h``: a user who may submit and can see its jobs (the user
+        who ran it, or the operator)."""
+        return user.can_submit and (not h.job_ids or user.can_see(self.store.get(h.job_ids[0]).owner))
+
+    def analyse(self, key: str, version: int | None = None, *, user: User = OPEN) -> Hypothesis:
+        """Analyse a run whose jobs have all finished (warehouse runs are analysed by ``run``), as
+        ``user``; follow-up jobs it needs are queued as the runner's."""
         h = self.get(key, version)
         if not h.record.locked:
             raise UserError(f"{key} v{h.version} has not been run yet")
+        if not self.may_analyse(h, user):
+            raise AccessError(f"{key} v{h.version} was run by another user: they (or the operator) analyse it")
         if h.spec.protocol.kind == "warehouse":
             return self._finish(h, self._warehouse_values(h.spec))
         counts = self.job_status(h)
@@ -173,25 +204,39 @@ class Lab:
         return h.spec.protocol.metric in FOLLOW_UP_METRICS and len(h.job_ids) == len(train_specs(h.spec))
 
     def _queue_follow_up(self, h: Hypothesis) -> Hypothesis:
-        """Queue one hessian_top job per succeeded train job (the metric is computed on its weights)."""
-        from explorer.jobs.queue import submit
+        """Queue one hessian_top job per succeeded train job (the metric is computed on its weights),
+        all or none, as the runner's: they see them and they count against the runner's limit."""
+        from explorer.jobs.queue import submit_many
 
         failed = [j for j in h.job_ids if self.store.get(j).status != "succeeded"]
         if failed:
             return self._wrap(self.records.set_result(
                 h.record.id, status="failed", message=f"train jobs {failed} did not succeed; nothing to measure"))
-        follow = [submit(self.store, "hessian_top", {"train_job": j, "top_k": 1,
-                                                     "samples": h.spec.protocol.hessian_samples, "seed": 0})
-                  for j in h.job_ids]
+        specs = [("hessian_top", {"train_job": j, "top_k": 1, "samples": h.spec.protocol.hessian_samples, "seed": 0})
+                 for j in h.job_ids]
+        try:
+            follow = submit_many(self.store, specs, user=self.runner(h))
+        except AccessError as exc:
+            raise AccessError(f"{h.key} v{h.version}: its {len(specs)} hessian_top jobs were not queued: {exc}; "
+                              "analyse again when fewer of its runner's jobs are unfinished") from None
         return self._wrap(self.records.add_jobs(h.record.id, follow))
 
-    def refresh(self) -> list[Hypothesis]:
-        """Analyse every running train hypothesis whose jobs have all finished; the latest records."""
+    def refresh(self, *, user: User = OPEN) -> list[Hypothesis]:
+        """Analyse every running train hypothesis whose jobs have all finished and that ``user`` may
+        analyse; the latest records. One run that cannot be analysed does not stop the others: their
+        messages are raised together at the end."""
+        problems = []
         for h in self.latest():
-            if h.status == "running" and h.spec.protocol.kind == "train":
-                counts = self.job_status(h)
-                if not counts.get("queued") and not counts.get("running"):
-                    self.analyse(h.key, h.version)
+            if h.status != "running" or h.spec.protocol.kind != "train" or not self.may_analyse(h, user):
+                continue
+            counts = self.job_status(h)
+            if not counts.get("queued") and not counts.get("running"):
+                try:
+                    self.analyse(h.key, h.version, user=user)
+                except UserError as exc:
+                    problems.append(str(exc))
+        if problems:
+            raise UserError("; ".join(problems))
         return self.latest()
 
     def _finish(self, h: Hypothesis, values: dict[str, list[np.ndarray]]) -> Hypothesis:
