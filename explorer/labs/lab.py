@@ -173,14 +173,18 @@ class Lab:
             counts[status] = counts.get(status, 0) + 1
         return counts
 
+    def _owner(self, h: Hypothesis) -> str | None:
+        # One run's jobs are queued together, as one user's (follow-ups as the same user's).
+        return self.store.get(h.job_ids[0]).owner
+
     def runner(self, h: Hypothesis) -> User:
         """The user who ran ``h``: the owner of its jobs (a warehouse run has none: ``OPEN``)."""
-        return owner_user(self.store.get(h.job_ids[0]).owner) if h.job_ids else OPEN
+        return owner_user(self._owner(h)) if h.job_ids else OPEN
 
     def may_analyse(self, h: Hypothesis, user: User) -> bool:
         """Whether ``user`` may analyse ``h``: a user who may submit and can see its jobs (the user
         who ran it, or the operator)."""
-        return user.can_submit and (not h.job_ids or user.can_see(self.store.get(h.job_ids[0]).owner))
+        return user.can_submit and (not h.job_ids or user.can_see(self._owner(h)))
 
     def analyse(self, key: str, version: int | None = None, *, user: User = OPEN) -> Hypothesis:
         """Analyse a run whose jobs have all finished (warehouse runs are analysed by ``run``), as
