@@ -10,7 +10,9 @@ import streamlit as st
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.jobs.queue import open_store
-from explorer.labs.hypotheses import METRICS, Lab, format_p, report_html, report_markdown, result_figure
+from explorer.labs.lab import Lab
+from explorer.labs.reports import format_p, report_html, report_markdown, result_figure
+from explorer.labs.specs import METRICS
 from ui.access import SIGN_IN_NOTE, current_user
 from ui.common import page_header
 
@@ -31,15 +33,23 @@ significant against it, and otherwise **inconclusive**.
 Metrics: {"; ".join(f"`{k}`: {v}" for k, v in METRICS.items())}.
 """
 
+
+
+@st.cache_resource(show_spinner=False)
+def _lab(db_url: str, artifact_dir: str, warehouse_path: str) -> Lab:
+    """One lab (and store connection) per configuration, shared by every session."""
+    return Lab(open_store(get_settings()), warehouse_path)
+
+
 page_header("Principles lab", HELP)
 settings = get_settings()
 user = current_user()
-# Hypotheses are shared records: on a shared server only signed-in users run or edit them.
+# Hypotheses are shared records: on a shared server only signed-in users run, analyse or edit them.
 may_change = not settings.read_only and user.can_submit
 try:
-    lab = Lab(open_store(settings))
-    # Analysing finished runs writes their results; a read-only deployment only shows what is there.
-    hypotheses = lab.latest() if settings.read_only else lab.refresh()
+    lab = _lab(settings.db_url, str(settings.artifact_dir), str(settings.warehouse_path))
+    # Showing the page only reads: analyses are written by the explicit "Analyse" action below.
+    hypotheses = lab.latest()
 except USER_ERRORS as exc:
     st.error(str(exc))
     st.stop()
@@ -72,9 +82,21 @@ if h.status == "running":
     counts = lab.job_status(h)
     done = counts.get("succeeded", 0) + counts.get("failed", 0) + counts.get("cancelled", 0)
     st.progress(done / max(1, len(h.job_ids)), text=f"{done} of {len(h.job_ids)} jobs finished "
-                f"({', '.join(f'{n} {s}' for s, n in counts.items())}); the analysis runs when all are done.")
-    if st.button("Check again", key="principles_refresh"):
-        st.rerun()
+                f"({', '.join(f'{n} {s}' for s, n in counts.items())}); analyse the run once all are done.")
+    if done < len(h.job_ids):
+        if st.button("Check again", key="principles_refresh"):
+            st.rerun()
+    elif may_change and lab.may_analyse(h, user):
+        if st.button(f"Analyse {key} v{version}", type="primary", key="principles_analyse",
+                     help="Computes the verdict from the finished jobs (or queues the follow-up jobs its metric "
+                          "needs, as yours)."):
+            try:
+                lab.analyse(key, version, user=user)
+                st.rerun()
+            except USER_ERRORS as exc:
+                st.error(str(exc))
+    else:
+        st.caption("Every job has finished: the user who ran it analyses the run.")
 if h.status == "failed" and h.record.message:
     st.error(h.record.message)
 

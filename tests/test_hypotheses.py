@@ -14,18 +14,11 @@ from db.store import JobStore
 from explorer.cell.presets import get_preset
 from explorer.core.errors import SpecError, UserError
 from explorer.jobs.registry import validate_model
-from explorer.labs.hypotheses import (
-    VERDICTS,
-    HypothesisSpec,
-    Lab,
-    analyse,
-    builtin,
-    builtins,
-    metric_value,
-    report_html,
-    report_markdown,
-    train_specs,
-)
+from explorer.labs.analysis import VERDICTS, analyse, metric_value
+from explorer.labs.catalogue import builtin, builtins
+from explorer.labs.lab import Lab, train_specs
+from explorer.labs.reports import report_html, report_markdown
+from explorer.labs.specs import HypothesisSpec
 from tests.jobs_support import job_env, start_worker, stop_worker, wait_for
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
 
@@ -230,6 +223,68 @@ def test_h1_tiny_and_a_hessian_metric_through_the_queue(store: JobStore, tmp_pat
 
 
 def test_a_p_value_that_underflowed_is_not_printed_as_zero() -> None:
-    from explorer.labs.hypotheses import format_p
+    from explorer.labs.reports import format_p
 
     assert format_p(0.0) == "< 1e-300" and format_p(0.01234) == "0.0123" and format_p(None) == "—"
+
+
+def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
+    """Readers get the catalogue's built-ins in memory; a built-in is stored only when it is run."""
+    lab = Lab(store, tmp_path / "no-warehouse.duckdb")
+    listed = lab.latest()
+    assert [h.key for h in listed] == ["H1", "H2", "H3", "H4", "H5", "H6"] and {h.status for h in listed} == {"draft"}
+    assert lab.get("H1").spec == builtin("H1") and [h.version for h in lab.versions("H1")] == [1]
+    assert "draft (not yet run)" in report_markdown(lab.get("H2"))
+    with pytest.raises(UserError, match="has not been run yet"):
+        lab.analyse("H1")
+    with pytest.raises(UserError, match="no hypothesis 'H1' version 2"):
+        lab.get("H1", 2)
+    assert HypothesisStore(store.engine).all_latest() == [] and store.list() == []
+    lab.run("H4")
+    assert [r.key for r in HypothesisStore(store.engine).all_latest()] == ["H4"]
+    assert lab.get("H4").record.locked and [h.key for h in lab.latest()] == ["H1", "H2", "H3", "H4", "H5", "H6"]
+
+
+def test_guests_may_not_run_or_analyse(store: JobStore):
+    from explorer.core.access import GUEST, AccessError
+
+    lab = Lab(store)
+    with pytest.raises(AccessError, match="access token"):
+        lab.run("H4", user=GUEST)
+    assert HypothesisStore(store.engine).all_latest() == [] and store.list() == []
+
+
+def test_follow_up_jobs_belong_to_the_runner_and_count_against_their_limit(
+        store: JobStore, monkeypatch: pytest.MonkeyPatch):
+    from explorer.core.access import AccessError, User
+    from explorer.jobs.queue import JobView
+    from tests.labs_support import HESSIAN_KEY, finished_hessian_run
+
+    monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", "lab-secret")
+    alice, bob = User("alice", sees_all=False, can_submit=True), User("bob", sees_all=False, can_submit=True)
+    lab = Lab(store)
+    h = finished_hessian_run(lab, alice)
+    assert {store.get(j).owner for j in h.job_ids} == {"alice"}
+
+    # Another user neither analyses it nor sweeps it up in a refresh.
+    assert not lab.may_analyse(h, bob) and lab.may_analyse(h, alice)
+    with pytest.raises(AccessError, match="run by another user"):
+        lab.analyse(HESSIAN_KEY, user=bob)
+    assert lab.refresh(user=bob) and len(lab.get(HESSIAN_KEY).job_ids) == 4
+
+    # Four follow-ups over alice's limit of 3: none is queued, the run waits.
+    monkeypatch.setenv("EXPLORER_MAX_JOBS_PER_USER", "3")
+    with pytest.raises(AccessError, match="hessian_top jobs were not queued"):
+        lab.analyse(HESSIAN_KEY, user=alice)
+    assert len(store.list()) == 4 and lab.get(HESSIAN_KEY).status == "running"
+
+    # Within the limit, whoever analyses (here the operator's CLI, OPEN) queues them as alice's.
+    monkeypatch.setenv("EXPLORER_MAX_JOBS_PER_USER", "4")
+    lab.refresh()
+    follow = lab.get(HESSIAN_KEY).job_ids[4:]
+    assert len(follow) == 4 and {store.get(j).owner for j in follow} == {"alice"}
+    assert {j.id for j in JobView(store, alice).list(status="queued")} == set(follow)
+    with pytest.raises(AccessError, match="limit"):  # and they count against her limit
+        from explorer.jobs.queue import submit
+
+        submit(store, "train", train_specs(builtin("H4"))[0][3], user=alice)

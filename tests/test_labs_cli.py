@@ -52,3 +52,21 @@ def test_hypotheses_commands(env: Path, capsys):
     assert out.read_text().startswith("# H1 (v1)") and "draft (not yet run)" in out.read_text()
     assert main(["hypotheses", "analyse", "H1"]) == 2
     assert "has not been run yet" in capsys.readouterr().err
+
+
+def test_hypotheses_refresh_analyses_finished_runs(env: Path, capsys):
+    """Listing reads only; `refresh` is the explicit action that analyses (here: queues the follow-ups)."""
+    from explorer.core.access import User
+    from explorer.jobs.queue import open_store
+    from explorer.labs.lab import Lab
+    from tests.labs_support import HESSIAN_KEY, finished_hessian_run
+
+    store = open_store()
+    assert main(["hypotheses", "list"]) == 0 and main(["hypotheses", "refresh"]) == 0
+    assert "nothing to analyse" in capsys.readouterr().out
+    assert Lab(store).records.all_latest() == []
+    finished_hessian_run(Lab(store), User("alice", sees_all=False, can_submit=True))
+    assert main(["hypotheses", "refresh", "--json"]) == 0
+    [changed] = json.loads(capsys.readouterr().out)
+    assert changed["key"] == HESSIAN_KEY and changed["status"] == "running" and changed["jobs"] == 8
+    assert {j.owner for j in store.list(kind="hessian_top")} == {"alice"}

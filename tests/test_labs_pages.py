@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from db.store import JobStore
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.queue import open_store
 from explorer.jobs.registry import get_kind
@@ -124,3 +125,59 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     at.session_state["cell"] = parse_cell(cell)  # what the editor page keeps
     at.run()
     assert not at.exception and cell in [c.value for c in at.code]
+
+
+def _snapshot(store: JobStore) -> list[str]:
+    """Every row of the job store's database (jobs, metrics, hypotheses, …) as SQL."""
+    raw = store.engine.raw_connection()
+    try:
+        return list(raw.driver_connection.iterdump())
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("mode", ["guest on a shared server", "read-only"])
+def test_principles_as_a_reader_writes_nothing(env: Path, monkeypatch, mode: str):
+    """A reader sees the built-ins and a run waiting for its analysis, and the store stays as it was:
+    no built-in is stored, no analysis written, no follow-up job queued."""
+    from explorer.core.access import User
+    from explorer.labs.lab import Lab
+    from tests.labs_support import HESSIAN_KEY, finished_hessian_run
+
+    store = open_store()
+    finished_hessian_run(Lab(store), User("alice", sees_all=False, can_submit=True))
+    monkeypatch.setenv(*(("EXPLORER_SUBMIT_TOKEN", "lab-secret") if mode.startswith("guest")
+                         else ("EXPLORER_READ_ONLY", "1")))
+    before = _snapshot(store)
+    at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
+    at.selectbox(key="principles_key").set_value(HESSIAN_KEY).run()
+    assert not at.exception
+    overview = at.dataframe[0].value
+    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", HESSIAN_KEY, "H5", "H6"]
+    assert {m.label: m.value for m in at.metric}["Status"] == "running"
+    assert not [b for b in at.button if b.key in ("principles_analyse", "principles_run", "principles_save")]
+    assert _snapshot(store) == before
+
+
+def test_principles_runner_analyses_from_the_page(env: Path, monkeypatch):
+    """The user who ran a hypothesis analyses it with the button; the follow-up jobs are theirs."""
+    from explorer.core.access import User, issue_token
+    from explorer.labs.lab import Lab
+    from tests.labs_support import HESSIAN_KEY, finished_hessian_run
+
+    monkeypatch.setenv("EXPLORER_SUBMIT_TOKEN", "lab-secret")
+    store = open_store()
+    h = finished_hessian_run(Lab(store), User("alice", sees_all=False, can_submit=True))
+    at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT)
+    at.session_state["access_token"] = issue_token("lab-secret", "bob")
+    at.run()
+    at.selectbox(key="principles_key").set_value(HESSIAN_KEY).run()
+    assert not at.exception and any("the user who ran it analyses the run" in c.value for c in at.caption)
+    assert len(store.list()) == len(h.job_ids)
+    at.session_state["access_token"] = issue_token("lab-secret", "alice")
+    at.run()
+    at.button(key="principles_analyse").click().run()
+    assert not at.exception
+    follow = [j for j in store.list() if j.kind == "hessian_top"]
+    assert len(follow) == 4 and {j.owner for j in follow} == {"alice"}
+    assert "4 of 8 jobs finished" in at.get("progress")[0].proto.text

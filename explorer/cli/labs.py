@@ -113,6 +113,10 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("key")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_h_analyse)
+    p = sub.add_parser("refresh", help="analyse every run whose jobs have all finished (the Hessian metric queues "
+                                       "its follow-up jobs first, as the runner's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_h_refresh)
     p = sub.add_parser("report", help="write the Markdown or HTML report of an analysed hypothesis")
     p.add_argument("key")
     p.add_argument("--format", choices=["md", "html"], default="md")
@@ -122,7 +126,7 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
 
 def _lab():
     from explorer.jobs.queue import open_store
-    from explorer.labs.hypotheses import Lab
+    from explorer.labs.lab import Lab
 
     return Lab(open_store())
 
@@ -161,8 +165,23 @@ def _h_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _h_refresh(args: argparse.Namespace) -> int:
+    lab = _lab()
+    before = {h.key: (h.version, h.status, len(h.job_ids)) for h in lab.latest()}
+    changed = [h for h in lab.refresh() if before.get(h.key) != (h.version, h.status, len(h.job_ids))]
+    if args.json:
+        print(json.dumps([h.summary() for h in changed], indent=2))
+    else:
+        for h in changed:
+            print(f"{h.key} v{h.version}: {h.status}" + (f", verdict {h.verdict}" if h.verdict else "")
+                  + (f", {len(h.job_ids) - before[h.key][2]} follow-up jobs queued" if h.status == "running" else ""))
+        if not changed:
+            print("nothing to analyse: no run has all its jobs finished")
+    return 0
+
+
 def _h_report(args: argparse.Namespace) -> int:
-    from explorer.labs.hypotheses import report_html, report_markdown
+    from explorer.labs.reports import report_html, report_markdown
 
     record = _lab().get(args.key)
     text = report_markdown(record) if args.format == "md" else report_html(record)

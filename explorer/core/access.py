@@ -92,3 +92,11 @@ def may_read(reader: str | None, source: str | None) -> bool:
     """Whether a job owned by ``reader`` may read the artifacts of a job owned by ``source``:
     the operator's (or, without tokens, everyone's) jobs read anything; a user's job reads its user's."""
     return reader in (None, ADMIN) or reader == source
+
+
+def owner_user(owner: str | None) -> User:
+    """The user whose jobs are stored with ``owner``, to act on their behalf (the follow-up jobs of
+    their run): no owner is ``OPEN`` (no token was configured), ``admin`` the operator."""
+    if owner is None:
+        return OPEN
+    return User(owner, sees_all=owner == ADMIN, can_submit=True)

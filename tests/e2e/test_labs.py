@@ -121,7 +121,7 @@ def _open_principles(new_page, base: str):
 
 
 def test_principles_read_only_shows_hypotheses_without_run_or_edit(nb201_warehouse: Path, new_page, tmp_path):  # noqa: F811
-    from explorer.labs.hypotheses import builtin
+    from explorer.labs.catalogue import builtin
 
     env, _store = _env(tmp_path, nb201_warehouse, EXPLORER_READ_ONLY="1")
     with run_streamlit(env, log_dir=tmp_path) as base:
@@ -142,7 +142,8 @@ def test_principles_read_only_shows_hypotheses_without_run_or_edit(nb201_warehou
 
 
 def test_principles_runs_a_warehouse_and_a_train_hypothesis(nb201_warehouse: Path, new_page, tmp_path):  # noqa: F811
-    from explorer.labs.hypotheses import builtin, train_specs
+    from explorer.labs.catalogue import builtin
+    from explorer.labs.lab import train_specs
 
     env, store = _env(tmp_path, nb201_warehouse)
     with run_streamlit(env, log_dir=tmp_path) as base:

@@ -1,0 +1,186 @@
+"""Reports of a hypothesis: the verdict sentence, the Markdown report, its figure and a
+self-contained HTML page (with the small Markdown-to-HTML converter the report needs)."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from explorer.labs.specs import METRICS, HypothesisSpec
+
+if TYPE_CHECKING:
+    from explorer.labs.lab import Hypothesis
+
+
+def verdict_sentence(spec: HypothesisSpec, result: dict[str, Any]) -> str:
+    parts = []
+    for u in result["units"]:
+        test = u.get("equivalence", u["primary"])
+        est = f"{test['test']} {u['estimate']:+.4g}"
+        parts.append(f"{u['unit']}: {est}, p = {format_p(u['p_value'])} (Holm {format_p(u['p_holm'])})")
+    return f"{result['verdict']} at α = {result['alpha']:g}: " + "; ".join(parts)
+
+
+def _protocol_lines(spec: HypothesisSpec) -> list[str]:
+    p = spec.protocol
+    if p.kind == "warehouse":
+        return [f"- Source: the benchmark warehouse, {p.schedule} results, datasets {', '.join(p.datasets)}",
+                f"- Metric: {p.metric} — {METRICS[p.metric]}", f"- α = {p.alpha:g} (Holm across datasets)"]
+    sizes = {"mlp": f"width {p.width}", "nb201": f"C = {p.channels}, N = {p.cells_per_stage}",
+             "darts": f"C = {p.channels}, {p.layers} cells"}
+    size = sizes.get(p.network or "", f"width {p.width} (MLP) / C = {p.channels}, N = {p.cells_per_stage} (NB201) / "
+                     f"C = {p.channels}, {p.layers} cells (DARTS)")
+    return [f"- Data: `{p.data.model_dump_json(exclude_none=True)}`",
+            f"- Network: {p.network or 'each cell’s own kind'} ({size})",
+            f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
+            f"- Seeds: {', '.join(map(str, p.seeds))} (one train job per cell and seed)",
+            f"- Metric: {p.metric}{f' (k = {p.metric_epoch})' if p.metric_epoch else ''} — {METRICS[p.metric]}",
+            f"- α = {p.alpha:g}" + (f", equivalence margin {p.equivalence_margin:g}" if p.equivalence_margin else "")]
+
+
+def report_markdown(h: Hypothesis) -> str:
+    """The report: statement, exact protocol, groups, the numbers and the verdict."""
+    s = h.spec
+    lines = [f"# {s.key} (v{h.version}): {s.title}", "", f"> {s.statement}", "",
+             f"Source: {s.source or '—'}  ", f"Predicted direction: **{s.direction}** ({s.design()})  ",
+             f"Status: {h.status}" + (f", locked (pre-registered) {h.record.locked_at:%Y-%m-%d %H:%M} UTC"
+                                      if h.record.locked_at else ", draft (not yet run)"), "",
+             "## Protocol", *_protocol_lines(s), "", "## Groups"]
+    for g in s.groups:
+        if g.cells:
+            lines.append(f"- **{g.label}**: " + ", ".join(f"`{c}`" for c in g.cells))
+        else:
+            assert g.warehouse is not None
+            lines.append(f"- **{g.label}**: {g.warehouse.describe()}")
+    if h.result:
+        r = h.result
+        lines += ["", "## Result", f"**Verdict: {r['verdict']}** — {h.record.message}", ""]
+        for u in r["units"]:
+            lines += [f"### {u['unit']}", "", "| group | n | mean | std | median |", "|---|---|---|---|---|"]
+            lines += [f"| {g['label']} | {g['n']} | {g['mean']:.5g} | {g['std']:.3g} | {g['median']:.5g} |"
+                      for g in u["groups"]]
+            prim = u["primary"]
+            if "equivalence" in u:  # 'no difference': the equivalence test decides, the difference test can refute
+                lines += ["", f"- Equivalence (TOST, margin {u['equivalence']['details']['margin']:g}): "
+                          f"p = {format_p(u['equivalence']['p_value'])}, Holm-adjusted p = {format_p(u['p_holm'])}",
+                          f"- Difference test: {prim['test']}, statistic {prim['statistic']:.4g}, "
+                          f"p = {format_p(prim['p_value'])}"]
+            else:
+                lines += ["", f"- Primary test: {prim['test']}, statistic {prim['statistic']:.4g}, "
+                          f"p = {format_p(prim['p_value'])}, Holm-adjusted p = {format_p(u['p_holm'])}"]
+            if "mann_whitney" in u:
+                lines.append(f"- Mann–Whitney U: p = {format_p(u['mann_whitney']['p_value'])}")
+            if "effect" in u:
+                e, g = u["effect"], u["hedges_g"]
+                lines.append(f"- Difference of means (first − second): {e['estimate']:.4g} "
+                             f"[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}] (95 % bootstrap CI); Hedges g {g['estimate']:.3g} "
+                             f"[{_fmt(g['ci_low'])}, {_fmt(g['ci_high'])}]")
+            for p in u.get("pairs", []):
+                lines.append(f"- {p['a']} vs {p['b']}: difference {p['mean_diff']:.4g}, {p['test']['test']} "
+                             f"p = {format_p(p['test']['p_value'])} (Holm {format_p(p['p_holm'])})")
+            lines.append("")
+    elif h.record.message:
+        lines += ["", "## Result", h.record.message]
+    if h.job_ids:
+        lines += ["", f"Jobs: {', '.join(map(str, h.job_ids))}"]
+    return "\n".join(lines) + "\n"
+
+
+def format_p(p: float | None) -> str:
+    """A p-value for people: a p that underflowed to 0 is '< 1e-300', never 'p = 0'."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    return "< 1e-300" if p == 0 else f"{p:.3g}"
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
+
+
+def result_figure(h: Hypothesis):
+    """Box plot of the values per group (one panel per unit), or None before a result exists."""
+    import plotly.express as px
+    import plotly.graph_objects as go
+
+    if not h.result:
+        return None
+    title = f"{h.spec.key}: {h.spec.protocol.metric}"
+    if h.result.get("values"):
+        rows = [{"unit": unit, "group": h.spec.groups[gi].label, "value": v}
+                for unit, groups in h.result["values"].items() for gi, vals in enumerate(groups) for v in vals]
+        fig = px.box(pd.DataFrame(rows), x="group", y="value", facet_col="unit", points="all", title=title)
+        fig.update_yaxes(matches=None)
+        return fig
+    # Quartiles only (warehouse units keep summaries, not values): one box per (unit, group), the
+    # units side by side along x, the groups told apart by colour and legend.
+    fig = go.Figure()
+    for gi, group in enumerate(h.spec.groups):
+        stats = [(u["unit"], g) for u in h.result["units"] for g in u["groups"] if g["label"] == group.label]
+        if not stats:
+            continue
+        fig.add_trace(go.Box(name=group.label, x=[unit for unit, _ in stats], q1=[g["q1"] for _, g in stats],
+                             median=[g["median"] for _, g in stats], q3=[g["q3"] for _, g in stats],
+                             lowerfence=[g["min"] for _, g in stats], upperfence=[g["max"] for _, g in stats],
+                             mean=[g["mean"] for _, g in stats], offsetgroup=str(gi)))
+    fig.update_layout(title=title, boxmode="group", showlegend=True, legend_title_text="group",
+                      xaxis_title="dataset" if h.spec.protocol.kind == "warehouse" else "unit",
+                      yaxis_title=h.spec.protocol.metric)
+    return fig
+
+
+def report_html(h: Hypothesis) -> str:
+    """The Markdown report's content as one self-contained HTML page with the interactive plot
+    (plotly.js inlined, so it opens offline)."""
+    fig = result_figure(h)
+    body = _markdown_to_html(report_markdown(h))
+    plot = fig.to_html(full_html=False, include_plotlyjs=True) if fig is not None else ""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(h.spec.key)} report</title>"
+            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:.2rem .5rem}</style></head><body>"
+            f"{body}{plot}</body></html>")
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _markdown_to_html(md: str) -> str:
+    """The small Markdown subset the report uses: headings, quotes, lists, pipe tables, paragraphs."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if table:
+            head, *rows = table
+            out.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+            table.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            if not set(line) <= set("|-"):
+                table.append([_inline(c.strip()) for c in line.strip("|").split("|")])
+            continue
+        if line.startswith("- "):
+            items.append(_inline(line[2:]))
+            continue
+        flush()
+        for prefix, tag in (("### ", "h3"), ("## ", "h2"), ("# ", "h1"), ("> ", "blockquote")):
+            if line.startswith(prefix):
+                out.append(f"<{tag}>{_inline(line[len(prefix):])}</{tag}>")
+                break
+        else:
+            if line.strip():
+                out.append(f"<p>{_inline(line)}</p>")
+    flush()
+    return "".join(out)
