@@ -48,7 +48,7 @@ def run_label(members: Sequence[HasSpec]) -> str:
 
 def training_curves_figure(bands: Sequence[tuple[str, pd.DataFrame]], x: str, y_title: str) -> go.Figure:
     """One line per (label, band); a band of several runs (``n`` > 1) gets its mean ± std shaded.
-    Bands come from ``explorer.experiments.train.curve_band``."""
+    Bands come from ``explorer.experiments.checkpoints.curve_band``."""
     fig = go.Figure()
     for label, band in bands:
         if band.empty:

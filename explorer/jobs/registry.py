@@ -11,36 +11,21 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from explorer.core.errors import SpecError
+from explorer.core.specs import validate_model
+from explorer.experiments.context import RunContext
 
-M = TypeVar("M", bound=BaseModel)
 
-
-class JobContext(Protocol):
-    """What a running job may do. Implemented by the worker (and by ``LocalContext`` in tests)."""
+class JobContext(RunContext, Protocol):
+    """What a running job may do: an experiment's ``RunContext`` (progress, metrics, artifacts,
+    reading other jobs' artifacts, stop requests) plus its job id. Implemented by the worker's
+    ``StoreContext`` (and by ``LocalContext`` in tests)."""
 
     job_id: int
-    device: str  # "cpu" or "cuda" (the worker pins CUDA_VISIBLE_DEVICES to one device)
-
-    def progress(self, fraction: float, message: str | None = None) -> None:
-        """Report progress in [0, 1] with an optional short message."""
-
-    def metric(self, name: str, value: float, *, step: int | None = None, epoch: int | None = None) -> None:
-        """Append one point to the job's metric stream (live curves)."""
-
-    def artifact(self, name: str, data: bytes | Path, media_type: str) -> None:
-        """Store an artifact (safetensors weights, .npy/.npz arrays, CSV, PNG, HTML; never pickle)."""
-
-    def read_artifact(self, job_id: int, name: str) -> bytes:
-        """Bytes of another job's artifact (e.g. a trained model's weights for a loss contour)."""
-
-    def should_stop(self) -> bool:
-        """True once cancellation was requested; long loops check it and return early."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +42,6 @@ class JobKind:
     def validate(self, spec: Mapping[str, Any] | str) -> BaseModel:
         """The spec as its pydantic model, or ``SpecError`` with every problem listed."""
         return validate_model(self.spec_model, spec, self.name)
-
-
-def validate_model(model: type[M], spec: Mapping[str, Any] | str, what: str) -> M:
-    """``spec`` as ``model``, or ``SpecError`` listing every problem (also for specs inside specs)."""
-    try:
-        if isinstance(spec, str):
-            return model.model_validate_json(spec)
-        return model.model_validate(spec)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()
-        )
-        raise SpecError(f"invalid {what} spec: {problems}") from None
 
 
 KINDS: dict[str, JobKind] = {}

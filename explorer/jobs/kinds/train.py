@@ -9,7 +9,8 @@ from typing import Any
 import sklearn.datasets  # noqa: F401
 import torch._dynamo  # noqa: F401
 
-from explorer.experiments.train import TrainSpec, store_result, train
+from explorer.experiments.checkpoints import store_result
+from explorer.experiments.train import TrainSpec, train
 from explorer.jobs.labels import train_title
 from explorer.jobs.registry import JobContext, JobKind, register
 
