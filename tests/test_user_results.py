@@ -31,7 +31,7 @@ from explorer.core.errors import DataError
 from explorer.jobs.child import Attempt, run_attempt
 from explorer.jobs.labels import job_label
 from explorer.jobs.queue import submit
-from explorer.jobs.registry import load_kinds
+from explorer.jobs.registry import KindInfo, load_kinds
 from explorer.jobs.worker import Worker, WorkerConfig
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
@@ -58,8 +58,8 @@ class InlineExecutor:
 
     name = "inline"
 
-    def job_kinds(self) -> dict[str, bool]:
-        return {name: kind.uses_gpu for name, kind in load_kinds().items()}
+    def job_kinds(self) -> dict[str, KindInfo]:
+        return {name: kind.info() for name, kind in load_kinds().items()}
 
     def start(self, attempt: Attempt, gpu: bool) -> _Done:
         return _Done(run_attempt(attempt, own_process=False))

@@ -68,7 +68,7 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
 class _Executor:
     name = "local"
 
-    def job_kinds(self) -> dict[str, bool]:
+    def job_kinds(self) -> dict:
         return {}
 
 

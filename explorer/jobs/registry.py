@@ -1,8 +1,14 @@
-"""Job kinds: a validated spec model plus the function that runs it.
+"""Job kinds: everything about one kind of job, so the queue, the worker and the pages stay generic.
 
 A kind lives in its own module under ``explorer/jobs/kinds/`` and registers itself with
-``register(JobKind(...))``; ``load_kinds()`` imports them all. The worker calls ``kind.run(spec,
-ctx)`` in a child process; ``ctx`` (a ``JobContext``) is the only way a job talks to the store.
+``register(JobKind(...))``; ``load_kinds()`` imports them all. A kind declares its spec model, the
+deployment limits it obeys (``check_limits``), the function that runs it (an algorithm from
+``explorer.experiments`` or ``explorer.benchmarks``), what follows a success (``on_success``), and
+for the views how its jobs are labelled and its results read (``label``, ``read_result``).
+
+The job process calls ``kind.run(spec, ctx)``; ``ctx`` (a ``JobContext``) is the only way a job
+talks to the store. The worker itself never imports the kinds (they import torch): it learns their
+names, GPU use and ``on_success`` hooks from its executor as ``KindInfo``.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from db.store import Job, JobStore
 from explorer.core.errors import SpecError
+from explorer.core.settings import Settings
 from explorer.core.specs import validate_model
-from explorer.experiments.context import RunContext
+from explorer.experiments.context import ArtifactReader, RunContext
 
 
 class JobContext(RunContext, Protocol):
@@ -38,10 +46,60 @@ class JobKind:
     # The job's label without its id, from its stored spec (a dict: old specs may no longer validate)
     # and a lookup of the jobs it refers to; None: the generic '<kind> · <cell>' (explorer.cell.naming).
     label: Callable[[Mapping[str, Any], Callable[[int], Any]], str] | None = None
+    # The deployment's limits (``limits.*`` settings) on top of the spec model's own bounds: raises
+    # ``SpecError`` (see ``over_limit``). None: no limits beyond the model's.
+    check_limits: Callable[[Any, Settings], None] | None = None
+    # Called by the worker after a job of this kind succeeded, with the store and the job. A module-level
+    # function of a module without torch (the worker imports it by name). Best-effort: failures are logged.
+    on_success: Callable[[JobStore, Job], None] | None = None
+    # For the views: a finished job's results as the kind's own result object (arrays by meaning, the
+    # artifacts to offer for download), so no page knows artifact names. None: nothing beyond the
+    # generic artifact list.
+    read_result: Callable[[ArtifactReader, Job], Any] | None = None
+    # The metrics its jobs stream that views offer to plot, by name, with what a view calls them.
+    metric_labels: Mapping[str, str] | None = None
+    # What a page's button calls this kind when it analyses a finished job of kind ``analyses``.
+    title: str | None = None
+    analyses: str | None = None  # a kind whose finished jobs this one analyses (its spec's job_ref field)
 
     def validate(self, spec: Mapping[str, Any] | str) -> BaseModel:
         """The spec as its pydantic model, or ``SpecError`` with every problem listed."""
         return validate_model(self.spec_model, spec, self.name)
+
+    def info(self) -> KindInfo:
+        hook = self.on_success
+        return KindInfo(self.uses_gpu, None if hook is None else f"{hook.__module__}:{hook.__qualname__}")
+
+    def analysis_spec(self, job_id: int) -> dict[str, Any]:
+        """The default spec of this kind for analysing job ``job_id`` (the spec's job_ref field set)."""
+        refs = [name for name, field in self.spec_model.model_fields.items()
+                if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("job_ref")]
+        if len(refs) != 1:
+            raise SpecError(f"{self.name} does not analyse one job")
+        return {refs[0]: job_id}
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What the worker needs to know of a kind, without importing it (it travels between processes)."""
+
+    uses_gpu: bool
+    on_success: str | None = None  # "module:function", imported by the worker when a job succeeds
+
+
+@dataclass(frozen=True)
+class Download:
+    """An artifact a view offers for download beside a figure."""
+
+    artifact: str
+    media_type: str
+
+
+def over_limit(kind: str, field: str, value: int, limit: int, setting: str, what: str = "") -> None:
+    """``SpecError`` when ``value`` is over the server's ``limit`` (the ``setting`` key says where it is set)."""
+    if value > limit:
+        raise SpecError(f"invalid {kind} spec: {field}: {value}{what} is over this server's limit "
+                        f"of {limit} ({setting})")
 
 
 KINDS: dict[str, JobKind] = {}
@@ -66,3 +124,14 @@ def get_kind(name: str) -> JobKind:
     if name not in KINDS:
         raise SpecError(f"unknown job kind {name!r}; kinds: {', '.join(sorted(KINDS))}")
     return KINDS[name]
+
+
+def kinds_analysing(kind: str) -> list[JobKind]:
+    """The kinds that analyse a finished job of ``kind`` (e.g. the loss landscape of a train job)."""
+    return [k for _, k in sorted(load_kinds().items()) if k.analyses == kind]
+
+
+def read_result(reader: ArtifactReader, job: Job) -> Any:
+    """A finished job's results as its kind reads them (``JobKind.read_result``), or None."""
+    kind = get_kind(job.kind)
+    return None if kind.read_result is None else kind.read_result(reader, job)

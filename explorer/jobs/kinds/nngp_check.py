@@ -4,9 +4,19 @@ over widths and seeds, against the exact DAG kernel, the sum rule and Eq. 12
 
 from __future__ import annotations
 
+from db.store import Job
+from explorer.experiments.context import ArtifactReader
 from explorer.experiments.kernel_check import NNGPCheckSpec, run_nngp_check
 from explorer.jobs.labels import cell_job_title
 from explorer.jobs.registry import JobKind, register
+from explorer.jobs.results import SummaryResult
+
+
+def read_check(_reader: ArtifactReader, job: Job) -> SummaryResult:
+    """The comparison is the job's summary (``KernelCheckResult.to_dict()``)."""
+    summary = job.result or {}
+    verdict = "within sampling error at every width" if summary.get("consistent") else "deviates at some width"
+    return SummaryResult(summary, f"K0 = {summary.get('k0')}; empirical vs exact: {verdict}.")
 
 KIND = register(JobKind(
     name="nngp_check",
@@ -16,4 +26,5 @@ KIND = register(JobKind(
                 "against the exact infinite-width DAG kernel, Chen et al.'s sum rule and Eq. 12.",
     uses_gpu=True,
     label=cell_job_title("NNGP check"),
+    read_result=read_check,
 ))

@@ -9,16 +9,28 @@ from typing import Any
 import sklearn.datasets  # noqa: F401
 import torch._dynamo  # noqa: F401
 
+from explorer.benchmarks.user_results import export_after_train
+from explorer.core.settings import Settings
 from explorer.experiments.checkpoints import store_result
 from explorer.experiments.train import TrainSpec, train
 from explorer.jobs.labels import train_title
-from explorer.jobs.registry import JobContext, JobKind, register
+from explorer.jobs.registry import JobContext, JobKind, over_limit, register
+
+# The curves train jobs stream (explorer.experiments.train.train) that views plot.
+CURVE_METRICS = {
+    "test_acc": "test accuracy", "test_loss": "test loss", "epoch_train_loss": "training loss (epoch mean)",
+    "epoch_train_acc": "training accuracy (epoch mean)", "train_loss": "training loss (every k steps)",
+}
 
 
 def run(spec: TrainSpec, ctx: JobContext) -> dict[str, Any]:
     result = train(spec, ctx)
     store_result(spec, result, ctx)
     return result.summary
+
+
+def check_limits(spec: TrainSpec, settings: Settings) -> None:
+    over_limit("train", "epochs", spec.epochs, settings.max_epochs, "limits.epochs")
 
 
 KIND = register(JobKind(
@@ -29,4 +41,7 @@ KIND = register(JobKind(
                 "streams losses and accuracies, stores the final weights (safetensors) and the curves.",
     uses_gpu=True,
     label=lambda spec, lookup: train_title(spec),
+    check_limits=check_limits,
+    on_success=export_after_train,
+    metric_labels=CURVE_METRICS,
 ))
