@@ -8,7 +8,9 @@ a script or test. Experiments depend on this protocol only, never on the job mac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
+
+DeviceType = Literal["cpu", "cuda"]
 
 
 class ArtifactReader(Protocol):
@@ -20,7 +22,7 @@ class ArtifactReader(Protocol):
 class RunContext(ArtifactReader, Protocol):
     """What a running experiment may do besides computing."""
 
-    device: str  # "cpu" or "cuda" (a job's worker pins CUDA_VISIBLE_DEVICES to one device)
+    device: DeviceType  # a job's worker pins CUDA_VISIBLE_DEVICES to one device, so "cuda" is that one
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report progress in [0, 1] with an optional short message."""

@@ -127,7 +127,7 @@ class SurfaceEvaluator:
                  use_linearity: bool = True, eval_batch: int = EVAL_BATCH, accuracy: bool = True) -> None:
         self.y = y
         self.accuracy = accuracy  # False: loss only (accuracy NaN), a few ops less per point
-        self.method_used: str | None = None  # set by grid()
+        self.method_used: Literal["loop", "vmap"] | None = None  # set by grid()
         self.seconds_per_point: dict[str, float] = {}
         self.model = copy.deepcopy(model).eval()
         self.chunks = [x[i : i + eval_batch] for i in range(0, len(x), eval_batch)]

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy.exc import DBAPIError
 
@@ -98,7 +99,7 @@ class _Running:
     handle: JobHandle
     terminate_at: float | None = None  # when SIGTERM was sent
     killed: bool = False
-    reason: str | None = None  # "cancel" or "shutdown" once the worker stops it
+    reason: Literal["cancel", "shutdown"] | None = None  # set once the worker stops it
 
 
 @dataclass
@@ -258,7 +259,7 @@ class Worker:
 
     # ------------------------------------------------------------------ watching
 
-    def _stop(self, run: _Running, reason: str) -> None:
+    def _stop(self, run: _Running, reason: Literal["cancel", "shutdown"]) -> None:
         if run.terminate_at is None:
             run.reason = run.reason or reason
             run.terminate_at = time.monotonic()

@@ -3,6 +3,8 @@ job's weights (Li et al., 2018), and on the init → final line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from db.store import Job
 from explorer.core.settings import Settings
 from explorer.experiments.context import ArtifactReader
@@ -18,7 +20,7 @@ from explorer.jobs.registry import Download, JobKind, over_limit, register
 from explorer.jobs.results import PlaneResult, read_arrays
 
 
-def grid_limits(kind: str):  # noqa: ANN201 - a JobKind.check_limits
+def grid_limits(kind: str) -> Callable[[GridSpec, Settings], None]:
     """The grid-size limit (``limits.grid_steps``) for a kind whose spec is a ``GridSpec``."""
     def check(spec: GridSpec, settings: Settings) -> None:
         over_limit(kind, "steps", spec.steps, settings.max_grid_steps, "limits.grid_steps", " grid points per axis")
