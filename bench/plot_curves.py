@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.experiments.train import curve_band
+from explorer.experiments.checkpoints import curve_band
 
 
 def main() -> None:

@@ -3,19 +3,18 @@ Hessian spectra and NNGP checks from finished jobs."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
+from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from db.store import Job, JobStore, StoreError
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
-from explorer.experiments.train import curve_band, experiment_presets, load_trained, preset_specs
+from explorer.experiments.checkpoints import curve_band, load_trained
+from explorer.experiments.presets import experiment_presets, preset_specs
 from explorer.figures.experiments import (
     bands_csv,
     hessian_figures,
@@ -27,10 +26,12 @@ from explorer.figures.experiments import (
     training_curves_figure,
     variance_heatmap,
 )
+from explorer.jobs.kind import Download
 from explorer.jobs.labels import experiment_groups
-from explorer.jobs.queue import JobView, open_store
+from explorer.jobs.queue import Job, JobView
+from explorer.jobs.registry import get_kind, kinds_analysing, read_result
 from explorer.nets.onnx import ONNX_MEDIA_TYPE, export_onnx
-from ui.access import SIGN_IN_NOTE, job_view
+from ui.access import SIGN_IN_NOTE, session_jobs
 from ui.common import page_header
 
 HELP = """
@@ -55,29 +56,6 @@ them and draws what finished jobs stored.
 Every figure downloads as HTML (and PNG), with its data.
 """
 
-ANALYSES = {
-    "loss_contour": "Loss landscape (21×21 over [-1, 1]², 1,000 samples)",
-    "grad_variance": "Gradient variance (21×21, 1,000 samples)",
-    "hessian_top": "Hessian top-3 eigenvalues (1,000 samples)",
-}
-CURVE_METRICS = {
-    "test_acc": "test accuracy", "test_loss": "test loss", "epoch_train_loss": "training loss (epoch mean)",
-    "epoch_train_acc": "training accuracy (epoch mean)", "train_loss": "training loss (every k steps)",
-}
-
-
-@st.cache_resource(show_spinner=False)
-def _open_store(db_url: str, artifact_dir: str) -> JobStore:
-    return open_store(get_settings())
-
-
-def _arrays(store: JobView, job_id: int, name: str) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(io.BytesIO(store.read_artifact(job_id, name)), allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (StoreError, KeyError, ValueError, OSError) as exc:
-        st.error(f"Job {job_id} has no readable {name}: {exc}")
-        return None
 
 
 def _downloads(fig: go.Figure, key: str, data: Callable[[], bytes] | None = None, data_name: str = "",
@@ -100,17 +78,25 @@ def _downloads(fig: go.Figure, key: str, data: Callable[[], bytes] | None = None
                                 key=f"{key}_png_save", on_click="ignore")
 
 
-def _finished(store: JobView, kind: str, npz: str, key: str) -> tuple[Job, dict[str, np.ndarray]] | None:
-    """The finished ``kind`` job picked in a selector, with the arrays of its ``npz`` artifact."""
+def _finished(store: JobView, kind: str, key: str) -> tuple[Job, Any] | None:
+    """The finished ``kind`` job picked in a selector, with its results as the kind reads them."""
     job = _pick(store, store.list(kind=kind, status="succeeded", limit=200), kind, key)
     if job is None:
         return None
-    arrays = _arrays(store, job.id, npz)
-    return None if arrays is None else (job, arrays)
+    try:
+        return job, read_result(store, job)
+    except USER_ERRORS as exc:
+        st.error(str(exc))
+        return None
 
 
-def _artifact(store: JobView, job_id: int, name: str) -> Callable[[], bytes]:
-    return lambda: store.read_artifact(job_id, name)
+def _artifact_downloads(fig: go.Figure, key: str, store: JobView, job_id: int, download: Download | None) -> None:
+    """``_downloads`` with a job's artifact as the data (read on click)."""
+    if download is None:
+        _downloads(fig, key)
+        return
+    _downloads(fig, key, lambda: store.read_artifact(job_id, download.artifact), download.artifact,
+               download.media_type)
 
 
 def _pick(store: JobView, jobs: list[Job], what: str, key: str) -> Job | None:
@@ -154,15 +140,15 @@ def _queue_tab(store: JobView, read_only: bool) -> None:
     job = _pick(store, trained, "train", "exp_analyse_job")
     if job is None:
         return
-    cols = st.columns(len(ANALYSES))
-    for col, (kind, title) in zip(cols, ANALYSES.items(), strict=True):
-        if col.button(title, key=f"exp_queue_{kind}"):
+    analyses = kinds_analysing("train")
+    for col, kind in zip(st.columns(len(analyses)), analyses, strict=True):
+        if col.button(kind.title or kind.name, key=f"exp_queue_{kind.name}"):
             try:
-                new = store.submit(kind, {"train_job": job.id})
+                new = store.submit(kind.name, kind.analysis_spec(job.id))
             except USER_ERRORS as exc:
                 st.error(str(exc))
             else:
-                st.success(f"Queued {kind} job #{new}.")
+                st.success(f"Queued {kind.name} job #{new}.")
     _onnx_download(store, job)
 
 
@@ -197,8 +183,9 @@ def _curves_tab(store: JobView) -> None:
     # One selection per experiment: picking another experiment starts from all of its runs.
     chosen_ids = st.multiselect("Train jobs", list(by_id), default=[j.id for j in group.jobs],
                                 format_func=labels.get, key=f"exp_curve_jobs_{group.key}")
+    curve_metrics = get_kind("train").metric_labels or {}
     cols = st.columns(3)
-    metric = cols[0].selectbox("Metric", list(CURVE_METRICS), format_func=CURVE_METRICS.get, key="exp_metric")
+    metric = cols[0].selectbox("Metric", list(curve_metrics), format_func=curve_metrics.get, key="exp_metric")
     x = "step" if metric == "train_loss" else cols[1].radio("Align by", ["epoch", "step"], horizontal=True,
                                                             key="exp_align")
     pooled = cols[2].checkbox("Mean ± std over seeds", value=True, key="exp_pool",
@@ -207,7 +194,7 @@ def _curves_tab(store: JobView) -> None:
         return
     bands = [(run_label(members), curve_band([store.metrics_frame(j.id, names=[metric]) for j in members], x))
              for members in seed_groups(sorted((by_id[i] for i in chosen_ids), key=lambda j: j.id), pooled)]
-    fig = training_curves_figure(bands, x, CURVE_METRICS[metric])
+    fig = training_curves_figure(bands, x, curve_metrics[metric])
     st.plotly_chart(fig, width="stretch")
     _downloads(fig, "training_curves", lambda: bands_csv(bands, x), "training_curves.csv", "text/csv")
 
@@ -216,23 +203,21 @@ def _curves_tab(store: JobView) -> None:
 
 
 def _landscape_tab(store: JobView) -> None:
-    picked = _finished(store, "loss_contour", "contour.npz", "exp_contour_job")
+    picked = _finished(store, "loss_contour", "exp_contour_job")
     if picked is None:
         return
-    job, arrays = picked
-    which = st.radio("Show", ["loss", "acc"], horizontal=True, key="exp_contour_z",
-                     format_func=lambda v: "loss" if v == "loss" else "accuracy")
-    contour, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays[which], which)
+    job, plane = picked
+    which = st.radio("Show", list(plane.values), horizontal=True, key="exp_contour_z", format_func=plane.labels.get)
+    contour, surface = surface_figures(plane.alpha, plane.beta, plane.values[which], which)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(contour, width="stretch")
-        _downloads(contour, f"contour_{job.id}", _artifact(store, job.id, "contour.csv"), "contour.csv", "text/csv")
+        _artifact_downloads(contour, f"contour_{job.id}", store, job.id, plane.table)
     with right:
         st.plotly_chart(surface, width="stretch")
-        _downloads(surface, f"surface_{job.id}", _artifact(store, job.id, "contour.npz"), "contour.npz",
-                   "application/x-npz")
-    if len(arrays["interp_t"]):
-        line = interpolation_figure(arrays["interp_t"], arrays[f"interp_{which}"], which)
+        _artifact_downloads(surface, f"surface_{job.id}", store, job.id, plane.arrays)
+    if len(plane.line_t):
+        line = interpolation_figure(plane.line_t, plane.line[which], which)
         st.plotly_chart(line, width="stretch")
         _downloads(line, f"interpolation_{job.id}")
     st.caption(f"Job #{job.id}: {json.dumps(job.result)}")
@@ -240,47 +225,45 @@ def _landscape_tab(store: JobView) -> None:
 
 def _variance_tab(store: JobView) -> None:
     st.caption("BatchNorm runs in eval mode here: per-sample gradients are undefined in train mode.")
-    picked = _finished(store, "grad_variance", "grad_variance.npz", "exp_gv_job")
+    picked = _finished(store, "grad_variance", "exp_gv_job")
     if picked is None:
         return
-    job, arrays = picked
-    heat = variance_heatmap(arrays["alpha"], arrays["beta"], arrays["sqrt_g"])
-    _, surface = surface_figures(arrays["alpha"], arrays["beta"], arrays["sqrt_g"], "√g")
+    job, plane = picked
+    (name, values), = plane.values.items()
+    heat = variance_heatmap(plane.alpha, plane.beta, values)
+    _, surface = surface_figures(plane.alpha, plane.beta, values, name)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(heat, width="stretch")
-        _downloads(heat, f"grad_variance_{job.id}", _artifact(store, job.id, "grad_variance.csv"),
-                   "grad_variance.csv", "text/csv")
+        _artifact_downloads(heat, f"grad_variance_{job.id}", store, job.id, plane.table)
     with right:
         st.plotly_chart(surface, width="stretch")
         _downloads(surface, f"grad_variance_surface_{job.id}")
 
 
 def _hessian_tab(store: JobView) -> None:
-    picked = _finished(store, "hessian_top", "hessian.npz", "exp_h_job")
+    picked = _finished(store, "hessian_top", "exp_h_job")
     if picked is None:
         return
-    job, arrays = picked
-    bars, traces = hessian_figures(arrays["eigenvalues"], arrays["traces"])
+    job, spectrum = picked
+    bars, traces = hessian_figures(spectrum.eigenvalues, spectrum.traces)
     st.plotly_chart(bars, width="stretch")
-    _downloads(bars, f"hessian_{job.id}", _artifact(store, job.id, "hessian.npz"), "hessian.npz",
-               "application/x-npz")
+    _artifact_downloads(bars, f"hessian_{job.id}", store, job.id, spectrum.arrays)
     st.plotly_chart(traces, width="stretch")
 
 
 def _nngp_tab(store: JobView) -> None:
-    job = _pick(store, store.list(kind="nngp_check", status="succeeded", limit=200), "nngp_check", "exp_nngp_job")
-    if job is None:
+    picked = _finished(store, "nngp_check", "exp_nngp_job")
+    if picked is None:
         return
-    result = job.result or {}
-    fig = nngp_check_figure(result)
+    job, check = picked
+    fig = nngp_check_figure(check.summary)
     if fig is None:
         st.warning("This job stored no widths.")
         return
     st.plotly_chart(fig, width="stretch")
-    verdict = "within sampling error at every width" if result.get("consistent") else "deviates at some width"
-    st.caption(f"K0 = {result.get('k0')}; empirical vs exact: {verdict}.")
-    _downloads(fig, f"nngp_check_{job.id}", lambda: json.dumps(result, indent=2).encode(), "nngp_check.json",
+    st.caption(check.caption)
+    _downloads(fig, f"nngp_check_{job.id}", lambda: json.dumps(check.summary, indent=2).encode(), "nngp_check.json",
                "application/json")
 
 
@@ -288,11 +271,7 @@ def _nngp_tab(store: JobView) -> None:
 
 page_header("Experiment results", HELP)
 settings = get_settings()
-try:
-    store = job_view(_open_store(settings.db_url, str(settings.artifact_dir)))
-except Exception as exc:  # a store that cannot be opened is a deployment problem: say so, keep the page up
-    st.error(f"The job store at {settings.db_url} cannot be opened: {exc}")
-    st.stop()
+store = session_jobs()
 tabs = st.tabs(["Queue", "Training curves", "Loss landscape", "Gradient variance", "Hessian", "NNGP check"])
 with tabs[0]:
     _queue_tab(store, settings.read_only)

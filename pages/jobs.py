@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import datetime
 
 import numpy as np
@@ -12,20 +11,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.store import JOB_STATUSES, Job, JobStore, StoreError, utcnow
 from explorer.cell.model import CellError, parse_cell
-from explorer.core.errors import USER_ERRORS, UserError
+from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.jobs.forms import FormField, assemble, describe, initial_values
-from explorer.jobs.queue import JobView, open_store
+from explorer.jobs.queue import JOB_STATUSES, Job, JobView, StoreError, utcnow
 from explorer.jobs.registry import load_kinds
-from explorer.jobs.worker import WorkerConfig
-from ui.access import SIGN_IN_NOTE, job_view
+from ui.access import SIGN_IN_NOTE, session_jobs
 from ui.common import page_header
 
-# Seconds between live refreshes of the table and the selected job; 0 turns them off (AppTest
-# cannot drive a page whose fragments rerun on a timer).
-REFRESH_S = float(os.environ.get("EXPLORER_JOBS_REFRESH_S", "2")) or None
+# Seconds between live refreshes of the table and the selected job (ui.jobs_refresh_s); 0 turns them
+# off (AppTest cannot drive a page whose fragments rerun on a timer).
+REFRESH_S = get_settings().jobs_refresh_s or None
 PREVIEW_MAX_BYTES = 2 * 1024 * 1024
 
 HELP = """
@@ -40,11 +37,6 @@ the job store: the table and the selected job refresh every few seconds.
   job again as a new job; **Clone** copies its spec into the form to edit.
 - A job whose worker dies is put back in the queue and counts an attempt; after its last attempt it fails.
 """
-
-
-@st.cache_resource(show_spinner=False)
-def _open_store(db_url: str, artifact_dir: str) -> JobStore:
-    return open_store(get_settings())
 
 
 def _age(when: datetime | None) -> str:
@@ -306,10 +298,7 @@ def _actions(store: JobView, job: Job, read_only: bool) -> None:
 
 
 def _workers(store: JobView) -> None:
-    try:
-        lease_s = WorkerConfig.from_env().lease_s
-    except UserError:
-        lease_s = WorkerConfig().lease_s
+    lease_s = get_settings().worker_lease_s
     workers = store.workers()
     alive = [w for w in workers if w.alive(lease_s)]
     if not alive:
@@ -332,12 +321,7 @@ def _workers(store: JobView) -> None:
 
 page_header("Jobs", HELP)
 settings = get_settings()
-try:
-    store = job_view(_open_store(settings.db_url, str(settings.artifact_dir)))
-except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: say so, do not crash
-    st.error(f"Cannot open the job store ({settings.db_url.split('@')[-1]}): {exc}. "
-             "Check EXPLORER_DB_URL, or unset it to use the embedded SQLite store.")
-    st.stop()
+store = session_jobs()
 
 if settings.read_only:
     st.info("Read-only mode (EXPLORER_READ_ONLY=1): jobs can be browsed, not submitted, cancelled or retried.")

@@ -10,8 +10,7 @@ from explorer.cell.presets import get_preset
 from explorer.core.errors import USER_ERRORS, UserError
 from explorer.core.settings import get_settings
 from explorer.figures.benchmarks import naswot_histogram
-from explorer.jobs.labels import cell_title
-from explorer.jobs.queue import open_store
+from explorer.jobs.label_parts import cell_title
 from explorer.labs.search_sim import (
     ABLATION_F,
     DEFAULT_CANDIDATES,
@@ -26,7 +25,7 @@ from explorer.labs.search_sim import (
     score_percentile,
     simulate,
 )
-from ui.access import SIGN_IN_NOTE, job_view
+from ui.access import SIGN_IN_NOTE, session_jobs
 from ui.common import page_header
 from ui.warehouse import DATASET_LABELS, open_or_explain
 
@@ -151,7 +150,7 @@ if "naswot_v1" not in proxies:
     st.info(f"The warehouse has no NASWOT scores for {space}.")
     st.stop()
 try:
-    store = job_view(open_store())
+    store = session_jobs()
 except USER_ERRORS as exc:
     st.error(str(exc))
     st.stop()

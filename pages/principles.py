@@ -9,11 +9,11 @@ import streamlit as st
 
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
-from explorer.jobs.queue import open_store
+from explorer.jobs.queue import JobStore
 from explorer.labs.lab import Lab
 from explorer.labs.reports import format_p, report_html, report_markdown, result_figure
 from explorer.labs.specs import METRICS
-from ui.access import SIGN_IN_NOTE, current_user
+from ui.access import SIGN_IN_NOTE, current_user, session_jobs
 from ui.common import page_header
 
 HELP = f"""
@@ -36,9 +36,9 @@ Metrics: {"; ".join(f"`{k}`: {v}" for k, v in METRICS.items())}.
 
 
 @st.cache_resource(show_spinner=False)
-def _lab(db_url: str, artifact_dir: str, warehouse_path: str) -> Lab:
-    """One lab (and store connection) per configuration, shared by every session."""
-    return Lab(open_store(get_settings()), warehouse_path)
+def _lab(_store: JobStore, db_url: str, warehouse_path: str) -> Lab:
+    """One lab per store and warehouse, shared by every session (the store: ``session_jobs``)."""
+    return Lab(_store, warehouse_path)
 
 
 page_header("Principles lab", HELP)
@@ -47,7 +47,7 @@ user = current_user()
 # Hypotheses are shared records: on a shared server only signed-in users run, analyse or edit them.
 may_change = not settings.read_only and user.can_submit
 try:
-    lab = _lab(settings.db_url, str(settings.artifact_dir), str(settings.warehouse_path))
+    lab = _lab(session_jobs().store, settings.db_url, str(settings.warehouse_path))
     # Showing the page only reads: analyses are written by the explicit "Analyse" action below.
     hypotheses = lab.latest()
 except USER_ERRORS as exc:

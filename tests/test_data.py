@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from explorer.core.errors import DataError, SpecError
+from explorer.core.specs import validate_model
 from explorer.experiments.datasets import (
     DataSpec,
     cutout,
@@ -21,7 +22,6 @@ from explorer.experiments.datasets import (
     read_cifar_batch,
     read_idx,
 )
-from explorer.jobs.registry import validate_model
 
 
 def _idx(array: np.ndarray) -> bytes:

@@ -8,7 +8,7 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 
-from explorer.experiments.train import curve_band
+from explorer.experiments.checkpoints import curve_band
 from explorer.figures.experiments import (
     bands_csv,
     hessian_figures,

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
 from explorer.cell.presets import get_preset
-from explorer.experiments.train import experiment_presets, preset_specs
+from explorer.experiments.presets import experiment_presets, preset_specs
 from explorer.jobs.child import Attempt, run_attempt
 from explorer.jobs.queue import submit, submit_many
 from tests.conftest import REPO

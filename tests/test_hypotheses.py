@@ -13,7 +13,7 @@ from db.hypotheses import HypothesisRow, HypothesisStore, HypothesisStoreError
 from db.store import JobStore
 from explorer.cell.presets import get_preset
 from explorer.core.errors import SpecError, UserError
-from explorer.jobs.registry import validate_model
+from explorer.core.specs import validate_model
 from explorer.labs.analysis import VERDICTS, analyse, metric_value
 from explorer.labs.catalogue import builtin, builtins
 from explorer.labs.lab import Lab, train_specs

@@ -86,6 +86,8 @@ def test_worker_devices_are_parsed_and_checked():
     for bad in ("gpu", "cuda:x", "cuda:0,cuda:0"):
         with pytest.raises(UserError):
             parse_devices(bad)
-    assert WorkerConfig.from_env({"EXPLORER_JOB_LEASE_S": "9", "EXPLORER_HEARTBEAT_S": "1"}).lease_s == 9
+    from explorer.core.settings import get_settings
+
+    assert WorkerConfig.from_settings(get_settings({"EXPLORER_JOB_LEASE_S": "9", "EXPLORER_HEARTBEAT_S": "1"})).lease_s == 9
     with pytest.raises(UserError, match="more than twice"):
-        WorkerConfig.from_env({"EXPLORER_JOB_LEASE_S": "1", "EXPLORER_HEARTBEAT_S": "1"})
+        WorkerConfig.from_settings(get_settings({"EXPLORER_JOB_LEASE_S": "1", "EXPLORER_HEARTBEAT_S": "1"}))

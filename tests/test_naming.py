@@ -8,8 +8,9 @@ from datetime import datetime
 from explorer.cell.model import Cell
 from explorer.cell.naming import cell_name, short_name
 from explorer.cell.presets import get_preset
-from explorer.experiments.train import experiment_presets, preset_specs
-from explorer.jobs.labels import cell_title, experiment_groups, job_label, labels_by_id
+from explorer.experiments.presets import experiment_presets, preset_specs
+from explorer.jobs.label_parts import cell_title
+from explorer.jobs.labels import experiment_groups, job_label, labels_by_id
 
 T0 = datetime(2025, 1, 1, 12, 0)
 T1 = datetime(2025, 1, 1, 13, 0)

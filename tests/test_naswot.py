@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.jobs.kinds.naswot import JACOBIAN_K, hamming_kernel, jacobian_score, score_batch
+from explorer.experiments.naswot import JACOBIAN_K, hamming_kernel, jacobian_score, score_batch
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.registry import get_kind
 from explorer.labs.search_sim import score_percentile

@@ -12,22 +12,10 @@ import torch
 
 from explorer.cell.presets import get_preset
 from explorer.core.errors import SpecError, UserError
+from explorer.experiments.checkpoints import TRAIN_SPEC, WEIGHTS, WEIGHTS_INIT, load_trained, store_result
 from explorer.experiments.datasets import load_dataset
-from explorer.experiments.train import (
-    DARTS_V2_GENOTYPE,
-    TRAIN_SPEC,
-    WEIGHTS,
-    WEIGHTS_INIT,
-    TrainSpec,
-    build_model,
-    drop_path_schedule,
-    evaluate,
-    experiment_presets,
-    load_trained,
-    preset_specs,
-    store_result,
-    train,
-)
+from explorer.experiments.presets import DARTS_V2_GENOTYPE, experiment_presets, preset_specs
+from explorer.experiments.train import TrainSpec, build_model, drop_path_schedule, evaluate, train
 from explorer.jobs.local_context import LocalContext
 from explorer.jobs.registry import get_kind
 from explorer.nets import parameter_count

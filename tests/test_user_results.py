@@ -15,7 +15,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.store import JobStore
-from explorer.benchmarks.user_results import (
+from explorer.benchmarks.warehouse import Filter, Warehouse
+from explorer.cell.presets import get_preset
+from explorer.cli import main
+from explorer.core.errors import DataError
+from explorer.jobs.child import Attempt, run_attempt
+from explorer.jobs.kind import KindInfo
+from explorer.jobs.labels import job_label
+from explorer.jobs.queue import submit
+from explorer.jobs.registry import load_kinds
+from explorer.jobs.user_results import (
     BESIDE_COLUMNS,
     COLUMNS,
     export_train_results,
@@ -24,14 +33,6 @@ from explorer.benchmarks.user_results import (
     runs_beside_benchmark,
     same_dataset,
 )
-from explorer.benchmarks.warehouse import Filter, Warehouse
-from explorer.cell.presets import get_preset
-from explorer.cli import main
-from explorer.core.errors import DataError
-from explorer.jobs.child import Attempt, run_attempt
-from explorer.jobs.labels import job_label
-from explorer.jobs.queue import submit
-from explorer.jobs.registry import load_kinds
 from explorer.jobs.worker import Worker, WorkerConfig
 from tests.conftest import REPO
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)
@@ -58,8 +59,8 @@ class InlineExecutor:
 
     name = "inline"
 
-    def job_kinds(self) -> dict[str, bool]:
-        return {name: kind.uses_gpu for name, kind in load_kinds().items()}
+    def job_kinds(self) -> dict[str, KindInfo]:
+        return {name: kind.info() for name, kind in load_kinds().items()}
 
     def start(self, attempt: Attempt, gpu: bool) -> _Done:
         return _Done(run_attempt(attempt, own_process=False))

@@ -68,7 +68,7 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
 class _Executor:
     name = "local"
 
-    def job_kinds(self) -> dict[str, bool]:
+    def job_kinds(self) -> dict:
         return {}
 
 
@@ -128,3 +128,15 @@ def test_serve_starts_the_app_and_a_worker_and_stops_both(tmp_path):
             serve.kill()
     assert not pid_alive(worker.pid)
     assert store.workers() == []  # the worker said it stopped
+
+
+def test_every_on_success_hook_names_a_function():
+    """Kinds name their hook as "module:function" (the worker imports it only when a job succeeds)."""
+    import importlib
+
+    from explorer.jobs.registry import load_kinds
+
+    for kind in load_kinds().values():
+        if kind.on_success is not None:
+            module, _, name = kind.on_success.partition(":")
+            assert callable(getattr(importlib.import_module(module), name)), kind.name

@@ -1,13 +1,13 @@
-"""The signed-in user of this browser session, and the sidebar box to sign in (shared servers only)."""
+"""The signed-in user of this browser session, the sidebar box to sign in (shared servers only), and
+the job store as this session sees it."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from db.store import JobStore
 from explorer.core.access import GUEST, AccessError, User, sign_in
-from explorer.core.settings import get_settings
-from explorer.jobs.queue import JobView
+from explorer.core.settings import Settings, get_settings, shown_url
+from explorer.jobs.queue import JobStore, JobView, open_store
 
 SIGN_IN_NOTE = ("This server is shared: enter your access token in the sidebar to run jobs and see yours "
                 "(the operator prints it with `explorer token NAME`).")
@@ -27,6 +27,38 @@ def current_user() -> User:
 def job_view(store: JobStore) -> JobView:
     """The job store as this session's user sees it: pages read jobs only through this."""
     return JobView(store, current_user())
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_store(db_url: str, artifact_dir: str, _settings: Settings) -> JobStore:
+    # One store (one connection pool) per process and configuration, shared by every session; the
+    # URL and folder are the cache key, the settings (unhashed) say how to open it.
+    return open_store(_settings)
+
+
+def session_jobs() -> JobView:
+    """The configured job store as this session's user sees it. When the store cannot be opened,
+    says so on the page, without the database password or a traceback, and stops the page."""
+    settings = get_settings()
+    try:
+        return job_view(_shared_store(settings.db_url, str(settings.artifact_dir), settings))
+    except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: say so, keep the page up
+        st.error(f"Cannot open the job store ({shown_url(settings.db_url)}): {_without_secrets(str(exc), settings)}. "
+                 "Check EXPLORER_DB_URL, or unset it to use the embedded SQLite store.")
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers the function never returns here
+
+
+def _without_secrets(text: str, settings: Settings) -> str:
+    """``text`` (an error from the database driver) with the URL's password, if any, blanked out."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(settings.db_url).password
+    except Exception:  # noqa: BLE001 - an unreadable URL: its error names no password
+        password = None
+    text = text.replace(settings.db_url, shown_url(settings.db_url))
+    return text.replace(str(password), "***") if password else text
 
 
 def access_box() -> None:

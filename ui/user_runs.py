@@ -6,14 +6,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.benchmarks.user_results import (
+from explorer.benchmarks.warehouse import Filter, Warehouse
+from explorer.core.errors import DataError
+from explorer.jobs.user_results import (
     read_train_results,
     results_path,
     runs_beside_benchmark,
     runs_visible_to,
 )
-from explorer.benchmarks.warehouse import Filter, Warehouse
-from explorer.core.errors import DataError
 from ui.access import current_user
 from ui.warehouse import DATASET_LABELS, ResultSet
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer.core.errors import UserError
-from explorer.jobs.registry import validate_model
+from explorer.core.specs import validate_model
 
 if TYPE_CHECKING:
     from explorer.nets.spec import NetworkSpec

@@ -52,7 +52,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     args.slots = settings.worker_slots if args.slots is None else args.slots
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    config = WorkerConfig.from_env()
+    config = WorkerConfig.from_settings(settings)
     devices = parse_devices(args.devices)
     if args.executor == "ray":
         from explorer.jobs.ray_executor import RayExecutor

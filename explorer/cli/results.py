@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from explorer.benchmarks.user_results import export_train_results, results_path
     from explorer.jobs.queue import open_store
+    from explorer.jobs.user_results import export_train_results, results_path
 
     out = args.out or results_path()
     store = open_store()

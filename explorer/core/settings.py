@@ -21,6 +21,15 @@ folder; relative paths in environment variables are relative to the working dire
 | limits.epochs | EXPLORER_MAX_EPOCHS | 10000 | most epochs a train job may ask for |
 | limits.upload_mb | EXPLORER_MAX_UPLOAD_MB | 5 | largest file the web app accepts, MB (`explorer serve`) |
 | limits.jobs_per_user | EXPLORER_MAX_JOBS_PER_USER | 20 | unfinished (queued or running) jobs per signed-in user, when submit_token is set |
+| worker.poll_s | EXPLORER_WORKER_POLL_S | 0.5 | seconds between an idle worker's looks for jobs (bounds queued → running) |
+| worker.heartbeat_s | EXPLORER_HEARTBEAT_S | 5 | seconds between a worker's heartbeats |
+| worker.lease_s | EXPLORER_JOB_LEASE_S | 60 | a running job whose heartbeat is older is requeued; more than twice the heartbeat |
+| worker.kill_grace_s | EXPLORER_JOB_KILL_GRACE_S | 3 | seconds from SIGTERM to SIGKILL when a job is stopped |
+| worker.drain_s | EXPLORER_WORKER_DRAIN_S | 5 | on shutdown, seconds running jobs get to finish before they are requeued |
+| ui.jobs_refresh_s | EXPLORER_JOBS_REFRESH_S | 2 | seconds between the Jobs page's live refreshes; 0 turns them off |
+
+Numbers of seconds are non-negative decimals; counts are whole numbers, at least 1. ``shown_url``
+gives a database URL fit to show (no password).
 """
 
 from __future__ import annotations
@@ -51,6 +60,12 @@ class Settings:
     max_epochs: int = 10000
     max_upload_mb: int = 5
     max_jobs_per_user: int = 20
+    worker_poll_s: float = 0.5
+    worker_heartbeat_s: float = 5.0
+    worker_lease_s: float = 60.0
+    worker_kill_grace_s: float = 3.0
+    worker_drain_s: float = 5.0
+    jobs_refresh_s: float = 2.0  # 0: the Jobs page does not refresh itself
     config_path: Path | None = None  # the TOML file read, if any
 
 
@@ -59,7 +74,7 @@ class _Field:
     key: str  # dotted TOML key
     env: str
     attr: str
-    type: type  # str, Path, bool or int (int: at least 1)
+    type: type  # str, Path, bool, int (at least 1) or float (seconds, at least 0)
 
 
 _FIELDS = (
@@ -77,6 +92,12 @@ _FIELDS = (
     _Field("limits.epochs", "EXPLORER_MAX_EPOCHS", "max_epochs", int),
     _Field("limits.upload_mb", "EXPLORER_MAX_UPLOAD_MB", "max_upload_mb", int),
     _Field("limits.jobs_per_user", "EXPLORER_MAX_JOBS_PER_USER", "max_jobs_per_user", int),
+    _Field("worker.poll_s", "EXPLORER_WORKER_POLL_S", "worker_poll_s", float),
+    _Field("worker.heartbeat_s", "EXPLORER_HEARTBEAT_S", "worker_heartbeat_s", float),
+    _Field("worker.lease_s", "EXPLORER_JOB_LEASE_S", "worker_lease_s", float),
+    _Field("worker.kill_grace_s", "EXPLORER_JOB_KILL_GRACE_S", "worker_kill_grace_s", float),
+    _Field("worker.drain_s", "EXPLORER_WORKER_DRAIN_S", "worker_drain_s", float),
+    _Field("ui.jobs_refresh_s", "EXPLORER_JOBS_REFRESH_S", "jobs_refresh_s", float),
 )
 _BY_KEY = {f.key: f for f in _FIELDS}
 _SECTIONS = {f.key.split(".")[0] for f in _FIELDS if "." in f.key}
@@ -109,11 +130,16 @@ def _flatten(table: Mapping[str, Any], where: Path) -> dict[str, Any]:
 
 
 def _from_toml(field: _Field, value: Any, base: Path, where: Path) -> Any:
-    expected = {str: str, Path: str, bool: bool, int: int}[field.type]
+    expected = {str: str, Path: str, bool: bool, int: int, float: (int, float)}[field.type]
     # bool is an int in Python; a TOML `true` for a count is a mistake, not 1.
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        names = {str: "a string", bool: "true or false", int: "an integer"}
-        raise UserError(f"{where}: {field.key} = {value!r}: expected {names[expected]}")
+    if not isinstance(value, expected) or (field.type in (int, float) and isinstance(value, bool)):
+        names = {str: "a string", Path: "a string", bool: "true or false", int: "an integer",
+                 float: "a number of seconds"}
+        raise UserError(f"{where}: {field.key} = {value!r}: expected {names[field.type]}")
+    if field.type is float:
+        if value < 0:
+            raise UserError(f"{where}: {field.key} = {value}: must be at least 0")
+        return float(value)
     if field.type is Path:
         return (base / Path(value).expanduser()).resolve()
     if field.type is int and value < 1:
@@ -135,9 +161,27 @@ def _from_env(field: _Field, text: str) -> Any:
         if number < 1:
             raise UserError(f"{field.env}={text!r}: must be at least 1")
         return number
+    if field.type is float:
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise UserError(f"{field.env}={text!r}: expected a number of seconds") from None
+        if not seconds >= 0:  # also NaN
+            raise UserError(f"{field.env}={text!r}: must be at least 0")
+        return seconds
     if field.type is Path:
         return Path(text).expanduser().resolve()
     return text
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to show on a page or in a log: the password replaced by ``***``."""
+    from sqlalchemy.engine import make_url  # only where a URL is shown
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: keep only what follows the credentials
+        return url.rsplit("@", 1)[-1]
 
 
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:

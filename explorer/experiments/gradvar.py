@@ -10,7 +10,6 @@ depends on the rest of its batch, so per-sample gradients are not defined.
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -21,11 +20,14 @@ from backpack import backpack, extend
 from backpack.extensions import SumGradSquared
 from torch import Tensor, nn
 
-from explorer.experiments.landscape import Directions, GridSpec, directions, eval_subset, grid_csv, npz_bytes
-from explorer.experiments.train import EVAL_BATCH, load_trained, resolve_device
-from explorer.jobs.registry import JobContext
+from explorer.experiments.checkpoints import start_analysis
+from explorer.experiments.context import RunContext
+from explorer.experiments.landscape import Directions, GridSpec, directions, grid_csv, npz_bytes
+from explorer.experiments.train import EVAL_BATCH
 
 PARAMETERIZED = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d)
+GRAD_VARIANCE_NPZ = "grad_variance.npz"  # alpha, beta, g, sqrt_g
+GRAD_VARIANCE_CSV = "grad_variance.csv"
 
 
 class GradVarianceSpec(GridSpec):
@@ -102,7 +104,7 @@ def _set(params: dict[str, nn.Parameter], base: dict[str, Tensor], d1: Direction
 
 
 def variance_grid(model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Directions, xs: np.ndarray,
-                  ys: np.ndarray, *, ctx: JobContext | None = None) -> np.ndarray:
+                  ys: np.ndarray, *, ctx: RunContext | None = None) -> np.ndarray:
     """g on the grid xs × ys (rows are ys) around the model's weights; the weights are restored."""
     params = dict(model.named_parameters())
     base = {k: p.detach().clone() for k, p in params.items()}
@@ -124,18 +126,16 @@ def variance_grid(model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Di
     return out
 
 
-def run_grad_variance(spec: GradVarianceSpec, ctx: JobContext) -> dict[str, Any]:
-    device = resolve_device("auto", ctx)
-    trained = load_trained(ctx, spec.train_job, device)
-    x, y = eval_subset(trained.data, spec.split, spec.samples)
-    d1, d2 = directions(trained.model, spec.seed, spec.ignore_bias_bn)
+def run_grad_variance(spec: GradVarianceSpec, ctx: RunContext) -> dict[str, Any]:
+    analysis = start_analysis(ctx, spec.train_job, spec.split, spec.samples)
+    x, y = analysis.x, analysis.y
+    d1, d2 = directions(analysis.trained.model, spec.seed, spec.ignore_bias_bn)
     axis = spec.axis()
-    start = time.perf_counter()
-    g = variance_grid(trained.model, x, y, d1, d2, axis, axis, ctx=ctx)
-    seconds = time.perf_counter() - start
+    g = variance_grid(analysis.trained.model, x, y, d1, d2, axis, axis, ctx=ctx)
+    seconds = analysis.seconds()
     sqrt_g = np.sqrt(g)
-    ctx.artifact("grad_variance.npz", npz_bytes(alpha=axis, beta=axis, g=g, sqrt_g=sqrt_g), "application/x-npz")
-    ctx.artifact("grad_variance.csv", grid_csv(axis, axis, g=g, sqrt_g=sqrt_g), "text/csv")
+    ctx.artifact(GRAD_VARIANCE_NPZ, npz_bytes(alpha=axis, beta=axis, g=g, sqrt_g=sqrt_g), "application/x-npz")
+    ctx.artifact(GRAD_VARIANCE_CSV, grid_csv(axis, axis, g=g, sqrt_g=sqrt_g), "text/csv")
     centre = (spec.steps // 2, spec.steps // 2) if spec.steps % 2 else None
     return {
         "train_job": spec.train_job, "points": int(np.isfinite(g).sum()), "seconds": seconds, "samples": len(y),

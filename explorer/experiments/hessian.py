@@ -9,7 +9,6 @@ runs in eval mode, so the loss is a fixed function of the weights.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +18,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
-from explorer.experiments.landscape import eval_subset, npz_bytes
-from explorer.experiments.train import EVAL_BATCH, load_trained, resolve_device
-from explorer.jobs.registry import JobContext
+from explorer.experiments.checkpoints import Split, start_analysis
+from explorer.experiments.context import RunContext
+from explorer.experiments.landscape import npz_bytes
+from explorer.experiments.train import EVAL_BATCH
+
+HESSIAN_NPZ = "hessian.npz"  # eigenvalues, iterations, traces (Rayleigh quotient per iteration, NaN-padded)
 
 
 class HessianSpec(BaseModel):
@@ -32,7 +34,7 @@ class HessianSpec(BaseModel):
     max_iterations: int = Field(100, ge=1, le=10000, description="power iterations per eigenvalue at most")
     tolerance: float = Field(1e-3, gt=0, le=1, description="stop when the relative change is below this")
     samples: int = Field(1000, ge=1, le=1_000_000, description="size of the fixed evaluation subset")
-    split: str = Field("train", pattern="^(train|test)$")
+    split: Split = "train"
     seed: int = Field(0, ge=0, description="seed of the starting vectors")
 
 
@@ -116,12 +118,10 @@ def top_eigenvalues(model: nn.Module, x: Tensor, y: Tensor, k: int = 3, *, max_i
     return result
 
 
-def run_hessian_top(spec: HessianSpec, ctx: JobContext) -> dict[str, Any]:
-    device = resolve_device("auto", ctx)
-    trained = load_trained(ctx, spec.train_job, device)
-    x, y = eval_subset(trained.data, spec.split, spec.samples)
-    start = time.perf_counter()
-    result = top_eigenvalues(trained.model, x, y, spec.top_k, max_iterations=spec.max_iterations,
+def run_hessian_top(spec: HessianSpec, ctx: RunContext) -> dict[str, Any]:
+    analysis = start_analysis(ctx, spec.train_job, spec.split, spec.samples)
+    x, y = analysis.x, analysis.y
+    result = top_eigenvalues(analysis.trained.model, x, y, spec.top_k, max_iterations=spec.max_iterations,
                              tolerance=spec.tolerance, seed=spec.seed, should_stop=ctx.should_stop,
                              progress=lambda f: ctx.progress(f, "power iteration"))
     for i, value in enumerate(result.eigenvalues):
@@ -130,8 +130,8 @@ def run_hessian_top(spec: HessianSpec, ctx: JobContext) -> dict[str, Any]:
     traces = np.full((len(result.traces), width), np.nan)
     for i, t in enumerate(result.traces):
         traces[i, : len(t)] = t
-    ctx.artifact("hessian.npz", npz_bytes(eigenvalues=np.asarray(result.eigenvalues),
+    ctx.artifact(HESSIAN_NPZ, npz_bytes(eigenvalues=np.asarray(result.eigenvalues),
                                           iterations=np.asarray(result.iterations), traces=traces),
                  "application/x-npz")
     return {"train_job": spec.train_job, "eigenvalues": result.eigenvalues, "iterations": result.iterations,
-            "seconds": time.perf_counter() - start, "samples": len(y)}
+            "seconds": analysis.seconds(), "samples": len(y)}

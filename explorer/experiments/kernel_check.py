@@ -6,22 +6,26 @@ seeds; the output kernel ⟨X(x_a), X(x_b)⟩/m (m, not the width of a concat ou
 the exact infinite-width kernel (``dag_kernel``), the sum rule and Eq. 12. The inputs carry no
 sampling error, so what is left is the network's own: fluctuations ∝ 1/√m plus an O(1/m) bias.
 
-``kernel_check`` is what the ``nngp_check`` job kind runs; ``KernelCheckResult.to_dict()`` is its
-JSON summary.
+``run_nngp_check`` is what the ``nngp_check`` job kind runs: ``kernel_check`` with its metrics and an
+``.npz`` of the per-width values; ``KernelCheckResult.to_dict()`` is its JSON summary.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import stats
 
-from explorer.cell.model import Cell
+from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.experiments.context import RunContext
 from explorer.nets.mlp import MLPCellNet
 from explorer.theory import nngp, relu
 from explorer.theory.dag_kernel import dag_kernel
@@ -31,6 +35,7 @@ FloatArray = NDArray[np.float64]
 ALPHA = 1e-3  # two-sided level of the t-test that decides "within sampling error"
 FLOAT32_TOL = 1e-5  # relative: the networks run in float32
 MAX_WIDTH = 16_384  # one m×m float32 weight matrix per ReLU edge: 1 GiB each at this width
+NNGP_CHECK_NPZ = "nngp_check.npz"
 
 
 def centred_pair(k0: float, width: int, generator: torch.Generator) -> torch.Tensor:
@@ -235,3 +240,49 @@ def fit_error_trend(
         return None, c_half
     slope = float(np.polyfit(np.log(m), np.log(err), 1)[0])
     return slope, c_half
+
+
+# --- the nngp_check job's work -----------------------------------------------------------------
+
+
+class NNGPCheckSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cell: str = Field(description="the cell in any format (every parameterized edge becomes Linear+ReLU)")
+    k0: float = Field(0.5, ge=-1, le=1, description="input correlation K0")
+    widths: list[int] = Field([256, 512, 1024], min_length=1, max_length=12)
+    seeds: int = Field(8, ge=2, le=1000, description="networks per width")
+    base_seed: int = Field(0, ge=0)
+
+    @field_validator("cell")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_cell(value)
+        except CellError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("widths")
+    @classmethod
+    def _widths(cls, value: list[int]) -> list[int]:
+        if any(not 2 <= m <= MAX_WIDTH for m in value):
+            raise ValueError(f"every width must lie in 2..{MAX_WIDTH}")
+        return value
+
+
+def run_nngp_check(spec: NNGPCheckSpec, ctx: RunContext) -> dict[str, Any]:
+    result = kernel_check(parse_cell(spec.cell), spec.k0, spec.widths, spec.seeds, base_seed=spec.base_seed,
+                          device=ctx.device, progress=lambda f, msg: ctx.progress(f, msg))
+    for w in result.widths:
+        ctx.metric("lambda_min", w.lambda_min, step=w.width)
+        ctx.metric("rms_error", w.rms_error, step=w.width)
+    buf = io.BytesIO()
+    np.savez(buf, width=np.array([w.width for w in result.widths]),
+             diag=np.array([w.diag for w in result.widths]), diag_se=np.array([w.diag_se for w in result.widths]),
+             off=np.array([w.off for w in result.widths]), off_se=np.array([w.off_se for w in result.widths]),
+             lambda_min=np.array([w.lambda_min for w in result.widths]),
+             lambda_min_se=np.array([w.lambda_min_se for w in result.widths]),
+             rms_error=np.array([w.rms_error for w in result.widths]))
+    ctx.artifact(NNGP_CHECK_NPZ, buf.getvalue(), "application/x-npz")
+    return result.to_dict()

@@ -33,13 +33,15 @@ from safetensors.torch import save as st_save
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
-from explorer.experiments.datasets import Dataset
-from explorer.experiments.train import EVAL_BATCH, load_trained, resolve_device
-from explorer.jobs.registry import JobContext
+from explorer.experiments.checkpoints import Split, start_analysis
+from explorer.experiments.context import RunContext
+from explorer.experiments.train import EVAL_BATCH
 from explorer.nets.weights import WEIGHTS_MEDIA_TYPE
 
 Directions = dict[str, Tensor]
 Method = Literal["auto", "loop", "vmap"]
+CONTOUR_NPZ = "contour.npz"  # alpha, beta, loss, acc (the grid); interp_t, interp_loss, interp_acc (the line)
+CONTOUR_CSV = "contour.csv"
 
 
 # --- directions -----------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ class SurfaceEvaluator:
                  use_linearity: bool = True, eval_batch: int = EVAL_BATCH, accuracy: bool = True) -> None:
         self.y = y
         self.accuracy = accuracy  # False: loss only (accuracy NaN), a few ops less per point
-        self.method_used: str | None = None  # set by grid()
+        self.method_used: Literal["loop", "vmap"] | None = None  # set by grid()
         self.seconds_per_point: dict[str, float] = {}
         self.model = copy.deepcopy(model).eval()
         self.chunks = [x[i : i + eval_batch] for i in range(0, len(x), eval_batch)]
@@ -302,7 +304,7 @@ class GridSpec(BaseModel):
     extent: float = Field(1.0, gt=0, le=100, description="the grid spans [-extent, extent]²")
     seed: int = Field(0, ge=0, description="seed of the two random directions")
     samples: int = Field(1000, ge=1, le=1_000_000, description="size of the fixed evaluation subset")
-    split: Literal["train", "test"] = "train"
+    split: Split = "train"
     ignore_bias_bn: bool = Field(True, description="zero direction on biases and BatchNorm parameters")
 
     def axis(self) -> np.ndarray:
@@ -321,12 +323,6 @@ def directions(model: nn.Module, seed: int, ignore_bias_bn: bool = True) -> tupl
             random_direction(model, generator, ignore_bias_bn=ignore_bias_bn))
 
 
-def eval_subset(data: Dataset, split: str, samples: int) -> tuple[Tensor, Tensor]:
-    """The first ``samples`` examples of a split: fixed for a dataset spec."""
-    x, y = data.split("train" if split == "train" else "test")
-    return x[:samples], y[:samples]
-
-
 def npz_bytes(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -341,27 +337,25 @@ def grid_csv(xs: np.ndarray, ys: np.ndarray, **values: np.ndarray) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def run_loss_contour(spec: LossContourSpec, ctx: JobContext) -> dict[str, Any]:
-    device = resolve_device("auto", ctx)
-    trained = load_trained(ctx, spec.train_job, device)
-    x, y = eval_subset(trained.data, spec.split, spec.samples)
+def run_loss_contour(spec: LossContourSpec, ctx: RunContext) -> dict[str, Any]:
+    analysis = start_analysis(ctx, spec.train_job, spec.split, spec.samples)
+    trained, x, y = analysis.trained, analysis.x, analysis.y
     d1, d2 = directions(trained.model, spec.seed, spec.ignore_bias_bn)
-    start = time.perf_counter()
     evaluator = SurfaceEvaluator(trained.model, x, y, d1, d2)
     axis = spec.axis()
     surface = evaluator.grid(axis, axis, method=spec.method, should_stop=ctx.should_stop,
                              progress=lambda f: ctx.progress(0.9 * f, "loss grid"))
-    grid_seconds = time.perf_counter() - start
+    grid_seconds = analysis.seconds()
     ts = np.linspace(*spec.interpolation_range, spec.interpolation_steps)
     if spec.interpolation_steps and not ctx.should_stop():
         init = load_state(trained.weights_init)
         interp_loss, interp_acc = interpolate(trained.model, init, x, y, ts)
     else:
         ts, interp_loss, interp_acc = np.zeros(0), np.zeros(0), np.zeros(0)
-    ctx.artifact("contour.npz", npz_bytes(alpha=surface.xs, beta=surface.ys, loss=surface.loss, acc=surface.acc,
+    ctx.artifact(CONTOUR_NPZ, npz_bytes(alpha=surface.xs, beta=surface.ys, loss=surface.loss, acc=surface.acc,
                                           interp_t=ts, interp_loss=interp_loss, interp_acc=interp_acc),
                  "application/x-npz")
-    ctx.artifact("contour.csv", grid_csv(surface.xs, surface.ys, loss=surface.loss, acc=surface.acc), "text/csv")
+    ctx.artifact(CONTOUR_CSV, grid_csv(surface.xs, surface.ys, loss=surface.loss, acc=surface.acc), "text/csv")
     ctx.artifact("directions.safetensors", st_save({f"d1.{k}": v.cpu().contiguous() for k, v in d1.items()}
                                                    | {f"d2.{k}": v.cpu().contiguous() for k, v in d2.items()}),
                  WEIGHTS_MEDIA_TYPE)

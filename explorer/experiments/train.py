@@ -11,38 +11,32 @@ network (``network.auxiliary``) adds ``auxiliary_weight`` × its cross-entropy t
 loss; ``drop_path`` is the final drop-path probability, ramped linearly per epoch
 (``drop_path_schedule``); cutout is part of the data spec.
 
-Artifacts (names other kinds rely on): ``weights.safetensors`` (final), ``weights_init.safetensors``
-(at initialisation, for the init → final interpolation), ``train_spec.json`` (to rebuild the
-network and data), ``curves.csv`` / ``curves.npz`` (per-epoch and per-step curves).
+What a finished run stores, and how it is loaded again, is ``explorer.experiments.checkpoints``;
+the named sets of runs (presets) are ``explorer.experiments.presets``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
 from explorer.core.errors import UserError
+from explorer.experiments.context import RunContext
 from explorer.experiments.datasets import Dataset, DataSpec, load_dataset
-from explorer.jobs.registry import JobContext, validate_model
 from explorer.nets import parameter_count
 from explorer.nets.spec import NetworkSpec
-from explorer.nets.weights import WEIGHTS_MEDIA_TYPE, load_weights, save_weights
+from explorer.nets.weights import save_weights
 
-WEIGHTS = "weights.safetensors"
-WEIGHTS_INIT = "weights_init.safetensors"
-TRAIN_SPEC = "train_spec.json"
 EVAL_BATCH = 1024
+Device = Literal["auto", "cpu", "cuda"]
 
 
 class TrainSpec(BaseModel):
@@ -64,7 +58,7 @@ class TrainSpec(BaseModel):
     batch_size: int = Field(128, ge=1, le=65536)
     epochs: int = Field(10, ge=1, le=10000)
     seed: int = Field(0, ge=0)
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: the worker's device")
+    device: Device = Field("auto", description="auto: the worker's device")
     amp: bool = Field(False, description="mixed precision on CUDA (ignored on CPU)")
     grad_clip: float | None = Field(None, gt=0, description="clip the gradient norm (DARTS uses 5)")
     log_every: int = Field(10, ge=1, description="report the train loss every k steps")
@@ -96,7 +90,8 @@ class TrainResult:
     weights_init: bytes = b""
 
 
-def resolve_device(requested: str, ctx: JobContext | None = None) -> torch.device:
+def resolve_device(requested: Device, ctx: RunContext | None = None) -> torch.device:
+    """``auto``: the context's device (a job's worker decides), else CUDA when present."""
     if requested == "auto":
         return torch.device(ctx.device if ctx is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
     if requested == "cuda" and not torch.cuda.is_available():
@@ -165,7 +160,7 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, auxiliary_weight: floa
     return loss, out
 
 
-def train(spec: TrainSpec, ctx: JobContext | None = None, *, data: Dataset | None = None) -> TrainResult:
+def train(spec: TrainSpec, ctx: RunContext | None = None, *, data: Dataset | None = None) -> TrainResult:
     """Train the network ``spec`` describes; streams metrics to ``ctx`` when given.
 
     Metrics: ``train_loss`` (step), and per epoch ``epoch_train_loss``, ``epoch_train_acc`` (running
@@ -262,179 +257,3 @@ def train(spec: TrainSpec, ctx: JobContext | None = None, *, data: Dataset | Non
         "seconds": time.perf_counter() - start, "device": str(device), "seed": spec.seed,
     }
     return TrainResult(model, data, summary, epochs, steps, weights_init)
-
-
-def curves_csv(result: TrainResult) -> bytes:
-    keys = list(result.epochs)
-    lines = [",".join(keys)]
-    lines += [",".join(repr(float(result.epochs[k][i])) for k in keys) for i in range(len(result.epochs["epoch"]))]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def curves_npz(result: TrainResult) -> bytes:
-    buf = io.BytesIO()
-    arrays = {f"epoch_{k}" if k != "epoch" else "epoch": np.asarray(v, dtype=np.float64) for k, v in result.epochs.items()}
-    arrays.update({f"step_{k}" if k != "step" else "step": np.asarray(v, dtype=np.float64) for k, v in result.steps.items()})
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def store_result(spec: TrainSpec, result: TrainResult, ctx: JobContext) -> None:
-    """Write the artifacts other kinds and the views read (names at the top of this module)."""
-    ctx.artifact(TRAIN_SPEC, spec.model_dump_json().encode(), "application/json")
-    ctx.artifact(WEIGHTS_INIT, result.weights_init, WEIGHTS_MEDIA_TYPE)
-    ctx.artifact(WEIGHTS, save_weights(result.model, {"summary": json.dumps(result.summary)}), WEIGHTS_MEDIA_TYPE)
-    ctx.artifact("curves.csv", curves_csv(result), "text/csv")
-    ctx.artifact("curves.npz", curves_npz(result), "application/x-npz")
-
-
-@dataclass
-class TrainedModel:
-    spec: TrainSpec
-    model: nn.Module
-    data: Dataset
-    weights_init: bytes
-
-
-class ArtifactReader(Protocol):
-    """Anything that reads job artifacts: a running job's context, or the job store itself."""
-
-    def read_artifact(self, job_id: int, name: str) -> bytes: ...
-
-
-def load_trained(reader: ArtifactReader, job_id: int, device: torch.device) -> TrainedModel:
-    """A finished ``train`` job's network with its final weights, and its dataset, on ``device``."""
-    try:
-        spec_json = reader.read_artifact(job_id, TRAIN_SPEC)
-        weights = reader.read_artifact(job_id, WEIGHTS)
-        weights_init = reader.read_artifact(job_id, WEIGHTS_INIT)
-    except Exception as exc:
-        raise UserError(f"job {job_id} is not a finished train job with stored weights ({exc})") from None
-    spec = validate_model(TrainSpec, spec_json.decode(), f"train job {job_id}'s")
-    data = load_dataset(spec.data).to(device)
-    model = build_model(spec, data)
-    load_weights(model, weights, what=f"job {job_id}'s weights")
-    return TrainedModel(spec, model.to(device).eval(), data, weights_init)
-
-
-# --- views' helpers -------------------------------------------------------------------------------
-
-
-def curve_band(frames: list[Any], x: Literal["epoch", "step"] = "epoch") -> Any:
-    """Mean ± std over runs (seeds) of one metric: each frame has columns ``x`` and ``value`` (a
-    job's metric stream for one name); runs are aligned on ``x``. Returns a DataFrame with
-    columns x, mean, std, n (std 0 for a single run)."""
-    import pandas as pd
-
-    parts = [f[[x, "value"]].dropna().groupby(x, as_index=False)["value"].last() for f in frames if len(f)]
-    if not parts:
-        return pd.DataFrame(columns=[x, "mean", "std", "n"])
-    stacked = pd.concat(parts, ignore_index=True)
-    band = stacked.groupby(x)["value"].agg(["mean", "std", "count"]).reset_index()
-    band = band.rename(columns={"count": "n"})
-    band["std"] = band["std"].fillna(0.0)
-    return band
-
-
-@dataclass(frozen=True)
-class ExperimentPreset:
-    """A named set of ``train`` specs (cells × seeds), quick on a CPU or at the papers' size."""
-
-    name: str
-    size: Literal["quick", "paper"]
-    description: str
-    specs: tuple[dict[str, Any], ...]
-    needs_path: str | None = None  # a dataset read from local files: the folder is asked for
-
-
-def _mlp_runs(dataset: str, width: int, epochs: int, seeds: int, lr: float) -> tuple[dict[str, Any], ...]:
-    from explorer.cell.naming import short_name
-    from explorer.cell.presets import get_preset
-
-    return tuple(
-        {"network": {"cell": get_preset(dag).cell.to_text(), "network": "mlp", "width": width},
-         "data": {"name": dataset}, "name": short_name(dag), "optimizer": "sgd", "lr": lr, "momentum": 0.0,
-         "batch_size": 128, "epochs": epochs, "seed": seed}
-        for dag in ("DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)") for seed in range(seeds)
-    )
-
-
-# DARTS_V2 of the DARTS repository's cnn/genotypes.py: normal and reduce cell.
-DARTS_V2_GENOTYPE = (
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
-    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
-    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), "
-    "('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-)
-
-
-def experiment_presets() -> tuple[ExperimentPreset, ...]:
-    from explorer.cell.presets import get_preset
-
-    def cell(name: str) -> str:
-        return get_preset(name).cell.to_text()
-
-    nb201_paper = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
-                   "schedule": "cosine", "batch_size": 256, "epochs": 200}
-    return (
-        ExperimentPreset(
-            "Chen et al. Fig. 4, digits (quick)", "quick",
-            "DAG#1/2/3 MLP-cell networks, width 256, plain SGD (lr 0.01, batch 128), 5 epochs, 3 seeds: "
-            "does DAG#3 train fastest? About a minute on a laptop CPU.",
-            _mlp_runs("digits", 256, 5, 3, 0.01)),
-        ExperimentPreset(
-            "Chen et al. Fig. 4, MNIST-1D (quick)", "quick",
-            "The same three DAGs on MNIST-1D (4,000 signals of length 40), width 256, 10 epochs, one seed.",
-            _mlp_runs("mnist1d", 256, 10, 1, 0.01)),
-        ExperimentPreset(
-            "NB201 cells on synthetic data (seconds)", "quick",
-            "The NB201 ResNet cell against the all-conv cell in a tiny NB201 network (C=8, N=1), 5 epochs.",
-            tuple({"network": {"cell": cell(name), "channels": 8, "cells_per_stage": 1},
-                   "data": {"name": "synthetic"}, "name": name, "optimizer": "sgd", "lr": 0.05, "epochs": 5}
-                  for name in ("NB201 ResNet cell", "NB201 all-conv"))),
-        ExperimentPreset(
-            "DARTS-V2 vs NASNet-A normal cells on digits (quick)", "quick",
-            "4- and 5-node DARTS-style cells in a 3-cell DARTS network (C=8) on 8×8 digits, 3 epochs.",
-            tuple({"network": {"cell": cell(name), "channels": 8, "layers": 3}, "data": {"name": "digits"},
-                   "name": name.removesuffix(" normal cell"),
-                   "optimizer": "sgd", "lr": 0.05, "epochs": 3}
-                  for name in ("DARTS-V2 normal cell", "NASNet-A normal cell"))),
-        ExperimentPreset(
-            "Chen et al. Fig. 4, MNIST-1D (paper size)", "paper",
-            "Width 1024 as in the paper, plain SGD lr 0.01, batch 128, 100 epochs, 3 seeds per DAG (GPU).",
-            _mlp_runs("mnist1d", 1024, 100, 3, 0.01)),
-        ExperimentPreset(
-            "NB201 ResNet cell on CIFAR-10 (paper size)", "paper",
-            "NAS-Bench-201's network (C=16, N=5) and schedule: SGD 0.1, Nesterov momentum 0.9, weight decay "
-            "5e-4, cosine, batch 256, 200 epochs. Compare with the benchmark's 93.91 % (GPU; CIFAR-10 from a "
-            "local folder).",
-            ({"network": {"cell": cell("NB201 ResNet cell"), "channels": 16, "cells_per_stage": 5},
-              "data": {"name": "cifar10"}, "name": "NB201 ResNet cell", **nb201_paper},), needs_path="cifar10"),
-        ExperimentPreset(
-            "DARTS-V2 on CIFAR-10 (paper size)", "paper",
-            "DARTS' evaluation protocol (Liu et al., ICLR 2019): the DARTS-V2 genotype (its normal and reduce "
-            "cells) at C=36, 20 cells (3.35M parameters without the auxiliary head), SGD 0.025, momentum 0.9, "
-            "weight decay 3e-4, cosine, batch 96, gradient clip 5, 600 epochs, crop+flip+cutout 16, drop-path "
-            "0.2 (ramped linearly), auxiliary head with weight 0.4. DARTS reports 2.76 ± 0.09 % test error "
-            "(GPU; CIFAR-10 from a local folder).",
-            ({"network": {"cell": DARTS_V2_GENOTYPE, "channels": 36, "layers": 20, "auxiliary": True},
-              "name": "DARTS-V2",
-              "data": {"name": "cifar10", "augment": True, "cutout": 16}, "optimizer": "sgd", "lr": 0.025,
-              "momentum": 0.9, "weight_decay": 3e-4, "schedule": "cosine", "batch_size": 96, "grad_clip": 5.0,
-              "epochs": 600, "auxiliary_weight": 0.4, "drop_path": 0.2},),
-            needs_path="cifar10"),
-    )
-
-
-def preset_specs(preset: ExperimentPreset, data_path: str | None = None) -> list[TrainSpec]:
-    """The preset's train specs, validated (``SpecError`` names the problem), tagged with the
-    preset's name as their experiment, with ``data_path`` filled in for presets that read local files."""
-    specs = []
-    for raw in preset.specs:
-        spec = {"experiment": preset.name, **raw}  # groups the runs on Experiment results
-        if preset.needs_path:
-            if not data_path:
-                raise UserError(f"'{preset.name}' reads {preset.needs_path} from local files: give the folder")
-            spec["data"] = {**spec["data"], "path": data_path}
-        specs.append(validate_model(TrainSpec, spec, "train"))
-    return specs

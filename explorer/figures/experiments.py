@@ -39,7 +39,8 @@ def seed_groups(jobs: Iterable[HasSpec], pooled: bool) -> list[list[HasSpec]]:
 def run_label(members: Sequence[HasSpec]) -> str:
     """The legend entry of a seed group: the job's label for one run, else the run's name without
     its seed and the number of seeds ('DAG#3 · width 256 · digits · 3 seeds')."""
-    from explorer.jobs.labels import job_label, train_title
+    from explorer.jobs.label_parts import train_title
+    from explorer.jobs.labels import job_label
 
     if len(members) == 1:
         return job_label(members[0])  # type: ignore[arg-type]
@@ -48,7 +49,7 @@ def run_label(members: Sequence[HasSpec]) -> str:
 
 def training_curves_figure(bands: Sequence[tuple[str, pd.DataFrame]], x: str, y_title: str) -> go.Figure:
     """One line per (label, band); a band of several runs (``n`` > 1) gets its mean ± std shaded.
-    Bands come from ``explorer.experiments.train.curve_band``."""
+    Bands come from ``explorer.experiments.checkpoints.curve_band``."""
     fig = go.Figure()
     for label, band in bands:
         if band.empty:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from db.store import JobStore
+from explorer.experiments.context import DeviceType
 from explorer.jobs.context import JobInterrupted, StoreContext
 from explorer.jobs.registry import get_kind
 
@@ -32,7 +33,7 @@ class Attempt:
     artifact_dir: str | None
     job_id: int
     attempt: int
-    device: str  # what the kind sees: "cpu" or "cuda"
+    device: DeviceType  # what the kind sees
     cuda_visible_devices: str | None  # pin to one GPU ("0"), hide all (""), or leave as is (None)
     worker_pid: int | None = None  # the job dies with this process (local executor)
     threads: int | None = None  # CPU threads torch may use in this job (None: torch's default)

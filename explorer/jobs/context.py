@@ -13,6 +13,7 @@ from typing import Any
 
 from db.store import JobNotFound, JobStore, utcnow
 from explorer.core.access import may_read
+from explorer.experiments.context import DeviceType
 
 
 class JobInterrupted(BaseException):
@@ -28,7 +29,7 @@ class StoreContext:
     PROGRESS_MIN_INTERVAL_S = 0.2
     CANCEL_POLL_S = 0.5
 
-    def __init__(self, store: JobStore, job_id: int, attempt: int, device: str) -> None:
+    def __init__(self, store: JobStore, job_id: int, attempt: int, device: DeviceType) -> None:
         self.store = store
         self.job_id = job_id
         self.attempt = attempt

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from explorer.core.errors import UserError
 from explorer.jobs.child import Attempt, main_in_fork
+from explorer.jobs.kind import KindInfo
 
 
 class JobHandle(Protocol):
@@ -35,9 +36,9 @@ class JobHandle(Protocol):
 class Executor(Protocol):
     name: str
 
-    def job_kinds(self) -> dict[str, bool]:
-        """The job kinds its job processes can run (name → uses a GPU), once they can start
-        without delay."""
+    def job_kinds(self) -> dict[str, KindInfo]:
+        """The job kinds its job processes can run (name → what the worker needs to know of it),
+        once they can start without delay."""
 
     def start(self, attempt: Attempt, gpu: bool) -> JobHandle: ...
 
@@ -65,7 +66,7 @@ def _report_kinds(conn) -> None:
     from explorer.jobs.registry import load_kinds
 
     try:
-        conn.send({name: kind.uses_gpu for name, kind in load_kinds().items()})
+        conn.send({name: kind.info() for name, kind in load_kinds().items()})
     except Exception:  # noqa: BLE001 - reported to the worker, which refuses to start
         conn.send({"": traceback.format_exc()})
     conn.close()
@@ -112,7 +113,7 @@ class LocalExecutor:
         self._warm_up.start()
         kinds_w.close()
 
-    def job_kinds(self) -> dict[str, bool]:
+    def job_kinds(self) -> dict[str, KindInfo]:
         try:
             kinds = self._kinds_r.recv()
         except EOFError:

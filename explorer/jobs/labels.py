@@ -1,150 +1,35 @@
-"""Labels for jobs and the cells they are about: what tables, legends and downloads call them.
-
-A cell is called by the name it was given (a ``name`` in the job spec, set at submission), else by
-its preset's name, else by its kind and path statistics (P, d̄, m̄), so old jobs get labels too. Each
-job kind owns its label (``JobKind.label``); ``job_title`` only dispatches, so the queue, the worker
-and the pages stay generic.
-
-NAS-Bench-201's ``arch_index`` is the order of the benchmark's own files, not a function of the arch
-string (checked against the NB201 tables: no digit order over edges and ops reproduces it), so NB201
-cells are named by preset or statistics here, never by a guessed index.
+"""Labels for jobs: what tables, legends and downloads call them ('#9 DAG#3 · width 256 · digits ·
+seed 1'), and experiment groups (jobs queued together). Each kind makes its own label
+(``JobKind.label``, from ``label_parts``); this module only dispatches, so the queue, the worker and
+the pages stay generic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-from explorer.cell.model import Cell, CellError, parse_cell
-from explorer.cell.naming import preset_name, short_name
-
-MAX_TEXT = 40  # characters of a cell text shown when it cannot be parsed
-KIND_NAMES = {"dag": "DAG", "nb201": "NB201", "darts": "DARTS"}
-
-
-class JobLike(Protocol):
-    id: int
-    kind: str
-    spec: dict[str, Any]
-    created_at: datetime
-
+from explorer.jobs.kind import KINDS
+from explorer.jobs.label_parts import JobLike, cell_job_title
+from explorer.jobs.registry import load_kinds
 
 # A job id → that job, or None when it cannot be seen (deleted, someone else's).
-Lookup = Callable[[int], "JobLike | None"]
+Find = Callable[[int], "JobLike | None"]
 
 
-def path_stats(cell: Cell) -> str:
-    """'P 5 · d̄ 2.20 · m̄ 1.82' (or why d̄/m̄ are undefined, briefly)."""
-    from explorer.theory.paths import effective_depth_width, path_histogram
-
-    hist = path_histogram(cell)
-    dw = effective_depth_width(hist)
-    if dw.effective_depth is None or dw.effective_width is None:
-        return f"P {sum(hist)} · d̄/m̄ undefined"
-    return f"P {sum(hist)} · d̄ {dw.effective_depth:.2f} · m̄ {dw.effective_width:.2f}"
-
-
-@lru_cache(maxsize=4096)
-def cell_title(text: str, name: str | None = None) -> str:
-    """What a label calls the cell in ``text`` (any cell format, a DARTS genotype included): the
-    given name, else the preset's short name, else its kind and path statistics."""
-    if name and name.strip():
-        return name.strip()
-    try:
-        cell = parse_cell(text)  # a DARTS genotype gives its normal cell, which names it
-    except (CellError, ValueError):
-        return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-    known = preset_name(cell)
-    if known is not None:
-        return short_name(known)
-    return f"{KIND_NAMES.get(cell.kind, cell.kind)} cell ({path_stats(cell)})"
-
-
-def find_cell(spec: Mapping[str, Any]) -> str | None:
-    """The cell text a spec is about, wherever it keeps it (top level or one level down)."""
-    if isinstance(spec.get("cell"), str):
-        return spec["cell"]
-    for value in spec.values():
-        if isinstance(value, Mapping) and isinstance(value.get("cell"), str):
-            return value["cell"]
-    return None
-
-
-# --- job labels ---------------------------------------------------------------------------------------
-
-
-def _network_size(network: Mapping[str, Any]) -> str:
-    from explorer.nets.spec import NetworkSpec
-
-    defaults = {k: f.default for k, f in NetworkSpec.model_fields.items()}
-
-    def get(key: str) -> Any:
-        return network.get(key, defaults.get(key))
-
-    kind = network.get("network")
-    if kind is None:
-        try:
-            kind = NetworkSpec.model_validate(dict(network)).kind()
-        except ValueError:
-            kind = None
-    if kind == "mlp":
-        return f"width {get('width')}"
-    if kind == "nb201":
-        return f"NB201 C{get('channels')} N{get('cells_per_stage')}"
-    if kind == "darts":
-        return f"DARTS C{get('channels')} {get('layers')} cells"
-    return ""
-
-
-def train_title(spec: Mapping[str, Any], *, seed: bool = True) -> str:
-    """'DAG#3 · width 256 · digits · seed 1': the cell's name, the network's size, the data set and
-    (unless ``seed`` is False: runs pooled over seeds) the seed."""
-    network = spec.get("network") or {}
-    data = spec.get("data") or {}
-    parts = [cell_title(str(network.get("cell", "")), spec.get("name")), _network_size(network),
-             str(data.get("name") or "")]
-    if seed:
-        parts.append(f"seed {spec.get('seed', 0)}")
-    return " · ".join(p for p in parts if p)
-
-
-def cell_job_title(what: str) -> Callable[[Mapping[str, Any], Lookup], str]:
-    """The label maker of a kind about one cell: '<what> · <cell> · <data set>'."""
-
-    def label(spec: Mapping[str, Any], lookup: Lookup) -> str:
-        text = find_cell(spec)
-        data = spec.get("data") if isinstance(spec.get("data"), Mapping) else {}
-        parts = [what, cell_title(text, spec.get("name")) if text else "", str(data.get("name") or "")]
-        return " · ".join(p for p in parts if p)
-
-    return label
-
-
-def analysis_title(what: str) -> Callable[[Mapping[str, Any], Lookup], str]:
-    """The label maker of a kind that analyses a train job: '<what> of #12 DAG#3 · width 256 · …'."""
-
-    def label(spec: Mapping[str, Any], lookup: Lookup) -> str:
-        ref = spec.get("train_job")
-        if not isinstance(ref, int):
-            return what
-        target = lookup(ref)
-        return f"{what} of " + (job_label(target, lookup) if target is not None else f"#{ref}")
-
-    return label
-
-
-def job_title(job: JobLike, lookup: Lookup | None = None) -> str:
+def job_title(job: JobLike, lookup: Find | None = None) -> str:
     """The job's label without its id, as its kind makes it (``JobKind.label``); jobs it refers to
     are found with ``lookup``."""
-    from explorer.jobs.registry import KINDS, load_kinds
-
     kinds = KINDS or load_kinds()
     spec = job.spec or {}
     kind = kinds.get(job.kind)
-    resolve: Lookup = lookup or (lambda _id: None)
+
+    def resolve(job_id: int) -> str | None:  # a referenced job's own label (kinds see labels, not jobs)
+        target = lookup(job_id) if lookup is not None else None
+        return None if target is None else job_label(target, lookup)
+
     try:
         if kind is not None and kind.label is not None:
             return kind.label(spec, resolve)
@@ -153,7 +38,7 @@ def job_title(job: JobLike, lookup: Lookup | None = None) -> str:
     return cell_job_title(job.kind)(spec, resolve)
 
 
-def job_label(job: JobLike, lookup: Lookup | None = None) -> str:
+def job_label(job: JobLike, lookup: Find | None = None) -> str:
     """'#9 DAG#3 · width 256 · digits · seed 1'."""
     return f"#{job.id} {job_title(job, lookup)}"
 
@@ -193,7 +78,7 @@ def experiment_groups(jobs: Iterable[JobLike]) -> list[ExperimentGroup]:
     return sorted(out, key=lambda g: max(j.id for j in g.jobs), reverse=True)
 
 
-def labels_by_id(jobs: Sequence[JobLike], lookup: Lookup | None = None) -> dict[int, str]:
+def labels_by_id(jobs: Sequence[JobLike], lookup: Find | None = None) -> dict[int, str]:
     """``job_label`` of each job, by id (jobs in ``jobs`` are looked up among themselves first)."""
     by_id = {j.id: j for j in jobs}
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from explorer.experiments.context import DeviceType
+
 
 @dataclass
 class LocalContext:
     job_id: int = 1
-    device: str = "cpu"
+    device: DeviceType = "cpu"
     # (job_id, artifact name) -> bytes; share one dict between contexts to chain jobs.
     artifacts: dict[tuple[int, str], bytes] = field(default_factory=dict)
     media_types: dict[str, str] = field(default_factory=dict)

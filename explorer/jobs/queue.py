@@ -23,7 +23,9 @@ from db.store import (
     JobNotFound,
     JobStore,
     MetricPoint,
+    StoreError,
     WorkerInfo,
+    utcnow,
 )
 from explorer.core.access import OPEN, AccessError, User
 from explorer.core.errors import SpecError
@@ -33,6 +35,10 @@ from explorer.jobs.labels import labels_by_id
 from explorer.jobs.registry import get_kind
 
 Spec = Mapping[str, Any] | str | BaseModel
+
+# The job records and errors views handle: pages and the CLI take them from here, not from storage.
+__all__ = ["JOB_STATUSES", "ArtifactInfo", "Job", "JobStore", "JobView", "MetricPoint", "StoreError", "WorkerInfo",
+           "open_store", "submit", "submit_many", "utcnow"]
 
 
 def open_store(settings: Settings | None = None, *, migrate: bool = True) -> JobStore:
@@ -84,26 +90,14 @@ def _checked(store: JobStore, kind: str, spec: Spec, user: User, settings: Setti
     job_kind = get_kind(kind)
     raw = spec.model_dump(mode="json") if isinstance(spec, BaseModel) else spec
     model = job_kind.validate(raw)
-    _check_limits(kind, model, settings)
+    if job_kind.check_limits is not None:
+        job_kind.check_limits(model, settings)
     for _owner_model, name, job_id in _flagged(model, "job_ref"):
         try:
             JobView(store, user).get(job_id)
         except JobNotFound:
             raise SpecError(f"invalid {kind} spec: {name}: no job with id {job_id}") from None
     return _confine_paths(kind, model, settings)
-
-
-def _check_limits(kind: str, model: BaseModel, settings: Settings) -> None:
-    """The deployment's limits (``limits.*`` in the settings), on top of the spec model's own bounds."""
-    from explorer.experiments.landscape import GridSpec  # loaded with the kinds already
-    from explorer.experiments.train import TrainSpec
-
-    if isinstance(model, TrainSpec) and model.epochs > settings.max_epochs:
-        raise SpecError(f"invalid {kind} spec: epochs: {model.epochs} is over this server's limit "
-                        f"of {settings.max_epochs} (limits.epochs)")
-    if isinstance(model, GridSpec) and model.steps > settings.max_grid_steps:
-        raise SpecError(f"invalid {kind} spec: steps: {model.steps} grid points per axis is over this "
-                        f"server's limit of {settings.max_grid_steps} (limits.grid_steps)")
 
 
 def _flagged(model: BaseModel, flag: str) -> Iterator[tuple[BaseModel, str, Any]]:

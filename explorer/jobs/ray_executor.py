@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from explorer.core.errors import UserError
 from explorer.jobs.child import Attempt, run_attempt
+from explorer.jobs.kind import KindInfo
 
 
 def _run_in_ray(attempt: Attempt) -> int:
@@ -65,10 +66,10 @@ class RayExecutor:
         self._cpu_task = ray.remote(_run_in_ray)
         self._gpu_task = ray.remote(max_calls=1)(_run_in_ray)
 
-    def job_kinds(self) -> dict[str, bool]:
+    def job_kinds(self) -> dict[str, KindInfo]:
         from explorer.jobs.registry import load_kinds
 
-        return {name: kind.uses_gpu for name, kind in load_kinds().items()}
+        return {name: kind.info() for name, kind in load_kinds().items()}
 
     def start(self, attempt: Attempt, gpu: bool) -> RayHandle:
         task = self._gpu_task if gpu else self._cpu_task

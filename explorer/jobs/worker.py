@@ -9,56 +9,51 @@ stops the rest and puts them back in the queue; a second signal skips the wait.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy.exc import DBAPIError
 
 from db.store import Job, JobStore
 from explorer.core.errors import UserError
+from explorer.core.settings import Settings, get_settings
 from explorer.jobs.child import Attempt
 from explorer.jobs.executors import Executor, JobHandle, LocalExecutor
+from explorer.jobs.kind import KindInfo
 
 log = logging.getLogger("explorer.worker")
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """Timings, from the environment (tests use small ones)."""
+    """Timings (``worker.*`` in ``explorer.core.settings``; tests use small ones)."""
 
-    poll_s: float = 0.5  # EXPLORER_WORKER_POLL_S: how often an idle worker looks for jobs
-    heartbeat_s: float = 5.0  # EXPLORER_HEARTBEAT_S
-    lease_s: float = 60.0  # EXPLORER_JOB_LEASE_S: a job whose heartbeat is older is requeued
-    kill_grace_s: float = 3.0  # EXPLORER_JOB_KILL_GRACE_S: SIGTERM to SIGKILL
-    drain_s: float = 5.0  # EXPLORER_WORKER_DRAIN_S: on shutdown, time for running jobs to finish
+    poll_s: float = 0.5  # how often an idle worker looks for jobs
+    heartbeat_s: float = 5.0
+    lease_s: float = 60.0  # a job whose heartbeat is older is requeued
+    kill_grace_s: float = 3.0  # SIGTERM to SIGKILL
+    drain_s: float = 5.0  # on shutdown, time for running jobs to finish
+
+    def __post_init__(self) -> None:
+        if self.lease_s <= 2 * self.heartbeat_s:
+            raise UserError(
+                f"the job lease ({self.lease_s:g} s) must be more than twice the heartbeat ({self.heartbeat_s:g} s)"
+            )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
-        env = os.environ if env is None else env
-        names = {
-            "poll_s": "EXPLORER_WORKER_POLL_S", "heartbeat_s": "EXPLORER_HEARTBEAT_S",
-            "lease_s": "EXPLORER_JOB_LEASE_S", "kill_grace_s": "EXPLORER_JOB_KILL_GRACE_S",
-            "drain_s": "EXPLORER_WORKER_DRAIN_S",
-        }
-        values = {}
-        for attr, var in names.items():
-            if env.get(var):
-                try:
-                    values[attr] = float(env[var])
-                except ValueError:
-                    raise UserError(f"{var}={env[var]!r}: expected a number of seconds") from None
-        config = cls(**values)
-        if config.lease_s <= 2 * config.heartbeat_s:
-            raise UserError(
-                f"the job lease ({config.lease_s:g} s) must be more than twice the heartbeat ({config.heartbeat_s:g} s)"
-            )
-        return config
+    def from_settings(cls, settings: Settings | None = None) -> WorkerConfig:
+        settings = settings or get_settings()
+        return cls(poll_s=settings.worker_poll_s, heartbeat_s=settings.worker_heartbeat_s,
+                   lease_s=settings.worker_lease_s, kill_grace_s=settings.worker_kill_grace_s,
+                   drain_s=settings.worker_drain_s)
 
 
 def usable_cpus() -> int:
@@ -104,7 +99,7 @@ class _Running:
     handle: JobHandle
     terminate_at: float | None = None  # when SIGTERM was sent
     killed: bool = False
-    reason: str | None = None  # "cancel" or "shutdown" once the worker stops it
+    reason: Literal["cancel", "shutdown"] | None = None  # set once the worker stops it
 
 
 @dataclass
@@ -122,8 +117,8 @@ class Worker:
             raise UserError("--slots must be at least 1")
         if self.threads is not None and self.threads < 1:
             raise UserError("--threads must be at least 1")
-        self.kinds: dict[str, bool] = dict(self.executor.job_kinds())  # name → uses a GPU
-        self.gpu_kinds = sorted(k for k, uses_gpu in self.kinds.items() if uses_gpu)
+        self.kinds: dict[str, KindInfo] = dict(self.executor.job_kinds())
+        self.gpu_kinds = sorted(k for k, info in self.kinds.items() if info.uses_gpu)
         self.running: dict[int, _Running] = {}
         self._stopping_at: float | None = None
         self._signals = 0
@@ -243,7 +238,7 @@ class Worker:
             job = self.store.claim(self.worker_id, device, list(self.kinds))
         if job is None:
             return False
-        kind_gpu = gpu and self.kinds[job.kind]
+        kind_gpu = gpu and self.kinds[job.kind].uses_gpu
         attempt = Attempt(
             db_url=self.store.url,
             artifact_dir=str(self.store.artifact_dir) if self.store.artifact_dir else None,
@@ -264,7 +259,7 @@ class Worker:
 
     # ------------------------------------------------------------------ watching
 
-    def _stop(self, run: _Running, reason: str) -> None:
+    def _stop(self, run: _Running, reason: Literal["cancel", "shutdown"]) -> None:
         if run.terminate_at is None:
             run.reason = run.reason or reason
             run.terminate_at = time.monotonic()
@@ -295,8 +290,8 @@ class Worker:
         job_id, attempt = run.job.id, run.job.attempts
         current = self.store.get(job_id)
         if current.status != "running" or current.attempts != attempt or current.worker_id != self.worker_id:
-            if current.kind == "train" and current.status == "succeeded" and current.attempts == attempt:
-                self._export_train_results()
+            if current.status == "succeeded" and current.attempts == attempt:
+                self._on_success(current)
             return  # it recorded succeeded/failed itself (or the job moved on)
         if run.reason == "shutdown":
             self.store.requeue(job_id, attempt, f"requeued: worker {self.worker_id} shut down")
@@ -310,15 +305,16 @@ class Worker:
             )
         log.info("job %d ended (%s)", job_id, run.reason or f"exit {code}")
 
-    def _export_train_results(self) -> None:
-        """A train job succeeded: refresh the Parquet set of train runs the browse page shows beside
-        the benchmark (explorer/benchmarks/user_results.py). Best-effort: a failed export is logged, and never
-        fails the job or stops the worker; `explorer results export` rewrites the set any time."""
+    def _on_success(self, job: Job) -> None:
+        """Run the kind's ``on_success`` hook (e.g. train: refresh the Parquet set of train runs the
+        browse page shows). Best-effort: a failure is logged, and never fails the job or stops the
+        worker. The hook comes by name (``KindInfo``): the worker never imports the kinds (torch)."""
+        info = self.kinds.get(job.kind)
+        if info is None or info.on_success is None:
+            return
         try:
-            from explorer.benchmarks.user_results import (
-                export_train_results,  # pandas only once a train job ends
-            )
-
-            export_train_results(self.store)
+            module, _, name = info.on_success.partition(":")
+            hook = getattr(importlib.import_module(module), name)
+            hook(self.store, job)
         except Exception:  # noqa: BLE001
-            log.exception("could not export the train results set")
+            log.exception("the %s kind's on_success hook failed after job %d", job.kind, job.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from explorer.core.errors import UserError
-from explorer.jobs.registry import validate_model
+from explorer.core.specs import validate_model
 from explorer.labs.specs import HypothesisSpec
 
 

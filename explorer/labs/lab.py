@@ -21,7 +21,7 @@ from db.hypotheses import HypothesisStore, HypothesisStoreError, StoredHypothesi
 from db.store import utcnow
 from explorer.core.access import OPEN, AccessError, User, owner_user
 from explorer.core.errors import DataError, UserError
-from explorer.jobs.registry import validate_model
+from explorer.core.specs import validate_model
 from explorer.labs.analysis import analyse, curves_from_csv, metric_value
 from explorer.labs.catalogue import builtins
 from explorer.labs.reports import verdict_sentence
@@ -39,7 +39,7 @@ def train_specs(spec: HypothesisSpec) -> list[tuple[int, str, int, dict[str, Any
     (numbered where two cells of a group share a name, e.g. the same P, d̄ and m̄)."""
     from collections import Counter
 
-    from explorer.jobs.labels import cell_title
+    from explorer.jobs.label_parts import cell_title
 
     p = spec.protocol
     experiment = _clip(f"{spec.key} · {spec.title}", 120)  # TrainSpec's limits

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from explorer.core.specs import validate_model
 from explorer.experiments.datasets import DataSpec
-from explorer.jobs.registry import validate_model
 
 Direction = Literal["greater", "less", "none", "increasing", "decreasing"]
 METRICS: dict[str, str] = {
@@ -43,7 +43,7 @@ class WarehouseGroup(BaseModel):
 
     @model_validator(mode="after")
     def _columns(self) -> WarehouseGroup:
-        from explorer.labs.warehouse_data import RANGE_COLUMNS  # lazily: DuckDB only when a group needs it
+        from explorer.benchmarks.warehouse import RANGE_COLUMNS  # lazily: DuckDB only when a group needs it
 
         unknown = set(self.ranges) - set(RANGE_COLUMNS)
         if unknown:

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.benchmarks.warehouse import RANGE_COLUMNS, Filter, open_shared
+from explorer.benchmarks.warehouse import Filter, open_shared
 from explorer.core.errors import SpecError
 from explorer.labs.specs import HypothesisSpec
-
-__all__ = ["RANGE_COLUMNS", "warehouse_values"]
 
 
 def warehouse_values(spec: HypothesisSpec, warehouse_path: Path) -> dict[str, list[np.ndarray]]:

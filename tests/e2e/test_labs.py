@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from db.store import JobStore
-from explorer.jobs.labels import cell_title
+from explorer.jobs.label_parts import cell_title
 from tests.e2e.conftest import run_streamlit, wait_idle
 from tests.jobs_support import job_env
 from tests.warehouse_fixtures import nb201_warehouse  # noqa: F401 (fixture)

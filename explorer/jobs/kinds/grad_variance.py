@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from explorer.experiments.gradvar import GradVarianceSpec, run_grad_variance
-from explorer.jobs.labels import analysis_title
-from explorer.jobs.registry import JobKind, register
+from db.store import Job
+from explorer.experiments.context import ArtifactReader
+from explorer.experiments.gradvar import (
+    GRAD_VARIANCE_CSV,
+    GRAD_VARIANCE_NPZ,
+    GradVarianceSpec,
+    run_grad_variance,
+)
+from explorer.jobs.kind import Download, JobKind, register
+from explorer.jobs.kinds.loss_contour import grid_limits
+from explorer.jobs.label_parts import analysis_title
+from explorer.jobs.results import PlaneResult, read_arrays
+
+
+def read_grad_variance(reader: ArtifactReader, job: Job) -> PlaneResult:
+    arrays = read_arrays(reader, job.id, GRAD_VARIANCE_NPZ)
+    return PlaneResult(arrays["alpha"], arrays["beta"], {"√g": arrays["sqrt_g"]}, {"√g": "√g"},
+                       Download(GRAD_VARIANCE_CSV, "text/csv"), Download(GRAD_VARIANCE_NPZ, "application/x-npz"))
+
 
 KIND = register(JobKind(
     name="grad_variance",
@@ -14,4 +30,8 @@ KIND = register(JobKind(
                 "as loss_contour, with BackPACK; BatchNorm in eval mode.",
     uses_gpu=True,
     label=analysis_title("gradient variance"),
+    check_limits=grid_limits("grad_variance"),
+    read_result=read_grad_variance,
+    title="Gradient variance (21×21, 1,000 samples)",
+    analyses="train",
 ))

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from explorer.experiments.hessian import HessianSpec, run_hessian_top
-from explorer.jobs.labels import analysis_title
-from explorer.jobs.registry import JobKind, register
+from db.store import Job
+from explorer.experiments.context import ArtifactReader
+from explorer.experiments.hessian import HESSIAN_NPZ, HessianSpec, run_hessian_top
+from explorer.jobs.kind import Download, JobKind, register
+from explorer.jobs.label_parts import analysis_title
+from explorer.jobs.results import SpectrumResult, read_arrays
+
+
+def read_hessian(reader: ArtifactReader, job: Job) -> SpectrumResult:
+    arrays = read_arrays(reader, job.id, HESSIAN_NPZ)
+    return SpectrumResult(arrays["eigenvalues"], arrays["traces"], Download(HESSIAN_NPZ, "application/x-npz"))
+
 
 KIND = register(JobKind(
     name="hessian_top",
@@ -14,4 +23,7 @@ KIND = register(JobKind(
                 "on Hessian-vector products (with deflation).",
     uses_gpu=True,
     label=analysis_title("Hessian spectrum"),
+    read_result=read_hessian,
+    title="Hessian top-3 eigenvalues (1,000 samples)",
+    analyses="train",
 ))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from explorer.jobs.registry import JobContext, JobKind, register
+from explorer.jobs.kind import JobContext, JobKind, register
 
 
 class SelftestSpec(BaseModel):

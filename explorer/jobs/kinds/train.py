@@ -9,15 +9,27 @@ from typing import Any
 import sklearn.datasets  # noqa: F401
 import torch._dynamo  # noqa: F401
 
-from explorer.experiments.train import TrainSpec, store_result, train
-from explorer.jobs.labels import train_title
-from explorer.jobs.registry import JobContext, JobKind, register
+from explorer.core.settings import Settings
+from explorer.experiments.checkpoints import store_result
+from explorer.experiments.train import TrainSpec, train
+from explorer.jobs.kind import JobContext, JobKind, over_limit, register
+from explorer.jobs.label_parts import train_title
+
+# The curves train jobs stream (explorer.experiments.train.train) that views plot.
+CURVE_METRICS = {
+    "test_acc": "test accuracy", "test_loss": "test loss", "epoch_train_loss": "training loss (epoch mean)",
+    "epoch_train_acc": "training accuracy (epoch mean)", "train_loss": "training loss (every k steps)",
+}
 
 
 def run(spec: TrainSpec, ctx: JobContext) -> dict[str, Any]:
     result = train(spec, ctx)
     store_result(spec, result, ctx)
     return result.summary
+
+
+def check_limits(spec: TrainSpec, settings: Settings) -> None:
+    over_limit("train", "epochs", spec.epochs, settings.max_epochs, "limits.epochs")
 
 
 KIND = register(JobKind(
@@ -28,4 +40,7 @@ KIND = register(JobKind(
                 "streams losses and accuracies, stores the final weights (safetensors) and the curves.",
     uses_gpu=True,
     label=lambda spec, lookup: train_title(spec),
+    check_limits=check_limits,
+    on_success="explorer.jobs.user_results:export_after_train",
+    metric_labels=CURVE_METRICS,
 ))

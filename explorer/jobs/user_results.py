@@ -120,6 +120,16 @@ def train_results_frame(store: JobStore) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(COLUMNS)).astype(COLUMNS)
 
 
+def export_after_train(store: JobStore, job: Job) -> None:
+    """The ``train`` kind's ``on_success`` hook: the worker refreshes the set after each train job.
+    Best-effort: a failed export is logged, never fails the job or stops the worker; ``explorer
+    results export`` rewrites the set any time."""
+    try:
+        export_train_results(store)
+    except Exception:  # noqa: BLE001
+        log.exception("could not export the train results set (after job %d)", job.id)
+
+
 def export_train_results(store: JobStore, path: str | Path | None = None) -> pd.DataFrame:
     """Write every succeeded train run of ``store`` to ``path`` (default ``results_path()``) as
     Parquet, atomically: a reader sees the old file or the new one, never half of one. Returns the
