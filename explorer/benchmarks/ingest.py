@@ -20,6 +20,7 @@ warehouse's rows; the checks share one ``Problems`` collector and row converters
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -323,8 +324,10 @@ INT64_MAX = 2**63 - 1
 
 def metrics_columns(m: CellMetrics) -> dict:
     """The architectures columns that come from ``CellMetrics`` (a cell's or a whole network's)."""
-    core = m.to_dict()
-    core.pop("path_depths")  # up to 10,000 numbers; path_histogram holds the same information
+    # CellMetrics.to_dict without its deep copy (asdict) and without path_depths (up to 10,000
+    # numbers; path_histogram holds the same information): a build converts one per architecture.
+    core = {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name != "path_depths"}
+    core = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in core.items()}
     return {
         # P beyond 64 bits (networks: 2^blocks) is NULL here; log2_paths and metrics_json keep it.
         "paths": m.paths if m.paths <= INT64_MAX else None,

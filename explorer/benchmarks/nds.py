@@ -18,7 +18,7 @@ Diverged runs are data: a loss (or error) that is NaN, ±Infinity or null is kep
 "could be NaN"), never dropped or replaced. A ``concat`` list may name an input node (0 or 1): pycls
 concatenates whichever states the list names, so the input joins the output directly.
 
-``read_nds`` checks a whole file and adds every problem (wrong type, unknown op, ...) to a
+``read_nds`` checks a whole file, one entry at a time (``nds_json``), and adds every problem (wrong type, unknown op, ...) to a
 ``Problems`` collector with its location; what is only unusual (curves shorter than
 ``optim.max_ep``) is counted in ``NDSFile.warnings``.
 """
@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from explorer.benchmarks.nds_json import GROUPS, FormatError, iter_entries
 from explorer.benchmarks.nds_sources import NDSSource, dataset_of, nds_sources
 from explorer.benchmarks.problems import Problems
 from explorer.cell.model import Cell, CellError, Edge, Genotype
 from explorer.theory.network import BLOCK_BODY
 
-GROUPS = ("top", "mid")  # the keys of files that split their entries
 CURVES = ("train_ep_loss", "train_ep_top1", "test_ep_top1")
 MAX_WARNINGS = 5  # example locations kept per kind of warning
 
@@ -137,64 +137,43 @@ def _last(values: NDArray[np.float64]) -> float | None:
     return float(values[-1]) if len(values) and math.isfinite(values[-1]) else None
 
 
-def parse_entries(source: NDSSource, problems: Problems) -> list[tuple[str | None, Any]] | None:
-    """The file's entries with their group, or None (and a problem) when the file is unusable."""
-    label = source.label
-    try:
-        data = json.loads(source.read())
-    except json.JSONDecodeError as exc:
-        problems.add(label, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-        return None
-    except UnicodeDecodeError as exc:
-        problems.add(label, f"not UTF-8 JSON ({exc.reason} at byte {exc.start}); a .gz or .zip file "
-                     "must keep its suffix")
-        return None
-    except RecursionError:
-        problems.add(label, "malformed JSON: nested too deeply")
-        return None
-    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
-        problems.add(label, f"malformed JSON: {exc}")
-        return None
-    if isinstance(data, list):
-        entries: list[tuple[str | None, Any]] = [(None, e) for e in data]
-    elif isinstance(data, Mapping) and data and set(data) <= set(GROUPS):
-        entries = []
-        for group in GROUPS:
-            items = data.get(group, [])
-            if not isinstance(items, list):
-                problems.add(label, f"'{group}' must be a list of entries")
-                return None
-            entries.extend((group, e) for e in items)
-    else:
-        problems.add(label, "expected a list of entries or an object with 'top' and 'mid' lists")
-        return None
-    if not entries:
-        problems.add(label, "no entries")
-        return None
-    return entries
-
-
 def read_nds(source: NDSSource, problems: Problems, tick: Callable[[int], object] = lambda n: None) -> NDSFile:
     """Read and check one file; every problem goes to ``problems`` (the runs of bad entries are left out)."""
     out = NDSFile(source, [])
-    entries = parse_entries(source, problems)
-    if entries is None:
+    label = source.label
+    try:
+        text = source.read().decode("utf-8")  # the bytes go at once: only the text stays
+    except UnicodeDecodeError as exc:
+        problems.add(label, f"not UTF-8 JSON ({exc.reason} at byte {exc.start}); a .gz or .zip file must keep "
+                     "its suffix")
         return out
     dataset = dataset_of(source.space)
     counters = dict.fromkeys(GROUPS, 0)
-    for i, (group, entry) in enumerate(entries):
-        at = f"{source.label}: entry {i}"
-        if group is not None:
-            at += f" ({group}[{counters[group]}])"
-            counters[group] += 1
-        run = _run(at, source.space, dataset, i, group, entry, problems)
-        if run is not None:
-            out.runs.append(run)
-            if not all(len(c) == run.max_epochs for c in (run.train_loss, run.train_error, run.test_error)):
-                out.warn("curve length differs from optim.max_ep", at)
-            if run.diverged:
-                out.warn("diverged (train_ep_loss NaN / inf)", at)
-        tick(1)
+    i = 0
+    try:
+        for group, entry in iter_entries(text):
+            at = f"{label}: entry {i}"
+            if group is not None:
+                at += f" ({group}[{counters[group]}])"
+                counters[group] += 1
+            run = _run(at, source.space, dataset, i, group, entry, problems)
+            if run is not None:
+                out.runs.append(run)
+                if not all(len(c) == run.max_epochs for c in (run.train_loss, run.train_error, run.test_error)):
+                    out.warn("curve length differs from optim.max_ep", at)
+            i += 1
+            tick(1)
+    except json.JSONDecodeError as exc:
+        problems.add(label, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+    except RecursionError:
+        problems.add(label, "malformed JSON: nested too deeply")
+    except FormatError as exc:
+        problems.add(label, str(exc))
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        problems.add(label, f"malformed JSON: {exc}")
+    else:
+        if i == 0:
+            problems.add(label, "no entries")
     return out
 
 
