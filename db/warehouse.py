@@ -24,15 +24,18 @@ from tqdm import tqdm
 
 from db.errors import WarehouseUnavailable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA_SQL = """
 CREATE TABLE architectures (
     arch_id            BIGINT PRIMARY KEY,  -- NB201: arch_index; NDS: 1,000,000 + running number
-    space              VARCHAR NOT NULL,    -- 'nb201' or 'nds:<file stem>' (e.g. 'nds:DARTS')
+    space              VARCHAR NOT NULL,    -- 'nb201' or 'nds:<space>' (e.g. 'nds:DARTS', 'nds:ResNet_in')
+    family             VARCHAR NOT NULL,    -- 'cell', or for NDS networks 'residual_basic' |
+                                            -- 'residual_bottleneck' | 'vanilla' (NNI's model_family)
     source_id          BIGINT NOT NULL,     -- NB201 arch_index / position of the entry in the NDS file
     arch_str           VARCHAR NOT NULL,    -- Cell.to_text() of the cell the metrics describe: the NB201
-                                            -- arch string; NDS: the normal cell's genotype JSON (editor link)
+                                            -- arch string; NDS: the normal cell's genotype JSON (editor link);
+                                            -- NDS networks: their stage lists as JSON (no editor link)
     genotype_json      VARCHAR,             -- NDS: the full genotype (normal and reduce) as given
     e01 VARCHAR, e02 VARCHAR, e12 VARCHAR, e03 VARCHAR, e13 VARCHAR, e23 VARCHAR,  -- NB201 edge ops
     unique_str         VARCHAR,             -- NB201: NATS 'unique string' (equivalent cells share it)
@@ -42,7 +45,8 @@ CREATE TABLE architectures (
     n_none             INTEGER NOT NULL,    -- 'none' edges (absent)
     n_conv3x3          INTEGER,             -- NB201 only
     n_conv1x1          INTEGER,             -- NB201 only
-    paths              BIGINT NOT NULL,     -- P: input → output paths through live edges
+    paths              BIGINT,              -- P: input → output paths through live edges (NULL past 2^63)
+    log2_paths         DOUBLE,              -- log2 P (NULL when P = 0)
     effective_depth    DOUBLE,              -- d̄ (NULL when undefined, see undefined_reason)
     effective_width    DOUBLE,              -- m̄
     undefined_reason   VARCHAR,
@@ -70,6 +74,7 @@ CREATE TABLE results (
     rng_seed     BIGINT,             -- NDS
     base_lr      DOUBLE,             -- NDS
     weight_decay DOUBLE,             -- NDS
+    final_test_acc DOUBLE,           -- NDS: 100 − the last epoch's test_ep_top1
     source       VARCHAR NOT NULL,
     PRIMARY KEY (arch_id, dataset, schedule)
 );
@@ -106,6 +111,33 @@ CREATE TABLE sources (
     bytes  BIGINT NOT NULL,
     sha256 VARCHAR NOT NULL
 );
+CREATE TABLE nds_runs (
+    arch_id          BIGINT PRIMARY KEY REFERENCES architectures (arch_id),
+    space            VARCHAR NOT NULL,
+    source           VARCHAR NOT NULL,  -- the file (zip member) the entry came from
+    entry_group      VARCHAR,           -- 'top' | 'mid' (split files such as ResNet_reruns), else NULL
+    sweep            VARCHAR NOT NULL,  -- NNI's generator: random | fix_w_d | tune_lr_wd
+    block_type       VARCHAR,           -- networks: res_basic_block | res_bottleneck_block | double_plain_block
+    stage_depths     VARCHAR,           -- networks: JSON lists as given (net.ds, ws, ss, bot_muls, num_gs)
+    stage_widths     VARCHAR,
+    stage_strides    VARCHAR,
+    bottleneck_multipliers VARCHAR,
+    group_counts     VARCHAR,
+    stem_width       INTEGER,           -- net.stem_w when given
+    aux              BOOLEAN,           -- net.aux (cell spaces)
+    drop_prob        DOUBLE,            -- net.drop_prob (cell spaces)
+    max_epochs       INTEGER NOT NULL,  -- optim.max_ep
+    curve_epochs     INTEGER NOT NULL,  -- length of the longest stored curve
+    min_test_error   DOUBLE,            -- min_test_top1 (NULL: missing / NaN)
+    final_test_error DOUBLE,            -- test_ep_top1 at the last epoch
+    final_train_loss DOUBLE,            -- NULL when NaN (diverged)
+    best_train_loss  DOUBLE,            -- NaN-ignoring minimum (NNI: np.nanmin)
+    iter_time        DOUBLE,            -- seconds per iteration
+    prec_time        DOUBLE,
+    diverged         BOOLEAN NOT NULL,  -- train_ep_loss NaN / inf at some epoch
+    incomplete       BOOLEAN NOT NULL,  -- curves shorter than max_epochs, or no min_test_top1
+    net_json         VARCHAR NOT NULL   -- the entry's net object without the genotype, as given
+);
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 """
 
@@ -114,21 +146,25 @@ CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 BROWSE_SQL = """
 CREATE TABLE browse AS
 SELECT r.arch_id, a.space, r.dataset, r.schedule, r.epochs, r.seeds, r.test_acc, r.valid_acc,
-       a.source_id, a.arch_str, a.effective_depth, a.effective_width, a.cell_width, a.cell_depth, a.paths,
+       a.source_id, a.arch_str, a.family, a.effective_depth, a.effective_width, a.cell_width, a.cell_depth,
+       a.paths, a.log2_paths,
        a.n_conv, a.n_skip, a.n_pool, a.n_none, a.n_conv3x3, a.n_conv1x1, a.n_parameterized_ops,
        a.nngp_eq12, a.nngp_lambda_min, a.nngp_exact_dag, a.params_m, a.flops_m, a.net_width, a.net_depth
 FROM results r JOIN architectures a USING (arch_id)
 ORDER BY a.space, r.dataset, r.schedule, r.arch_id;
 """
 
-TABLE_ORDER = ("architectures", "results", "proxies", "hardware", "curves", "sources")
+TABLE_ORDER = ("architectures", "results", "proxies", "hardware", "curves", "sources", "nds_runs")
 QUERYABLE = (*TABLE_ORDER, "browse", "meta")
 ROW_GROUP_SIZE = 16_384  # ≈ one NB201 result set per row group, so a filtered query skips the others
 
 
-def write_warehouse(db: Path, tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mapping[str, str],
+Rows = Sequence[Mapping[str, Any]] | pd.DataFrame  # a frame for tables of millions of rows (columnar)
+
+
+def write_warehouse(db: Path, tables: Mapping[str, Rows], meta: Mapping[str, str],
                     *, progress: bool = False) -> dict[str, int]:
-    """Write ``tables`` (name → rows, in ``TABLE_ORDER``'s schema) and ``meta`` into a new file beside
+    """Write ``tables`` (name → rows or a frame, in ``TABLE_ORDER``'s schema) and ``meta`` into a new file beside
     ``db``, then swap it in atomically: readers see the old file or the new one, and an error or
     interruption leaves the old one untouched. Returns the row count of each table."""
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +179,7 @@ def write_warehouse(db: Path, tables: Mapping[str, Sequence[Mapping[str, Any]]],
     return counts
 
 
-def _write(path: Path, tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mapping[str, str],
+def _write(path: Path, tables: Mapping[str, Rows], meta: Mapping[str, str],
            progress: bool) -> dict[str, int]:
     con = duckdb.connect()
     try:
@@ -155,8 +191,9 @@ def _write(path: Path, tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: 
         for name in tqdm(TABLE_ORDER, desc="writing", unit="table", disable=not progress, leave=False):
             rows = tables.get(name, ())
             cols = [c[0] for c in con.execute(f"DESCRIBE {name}").fetchall()]
-            if rows:
-                frame = pd.DataFrame.from_records(rows, columns=cols)  # noqa: F841 (scanned by name below)
+            if len(rows):
+                frame = (rows[cols] if isinstance(rows, pd.DataFrame)  # noqa: F841 (scanned by name below)
+                         else pd.DataFrame.from_records(rows, columns=cols))
                 con.execute(f"INSERT INTO {name} SELECT * FROM frame")
             counts[name] = len(rows)
         con.execute(BROWSE_SQL)

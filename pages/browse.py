@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from explorer.benchmarks.analysis import ReachableRegion
 from explorer.benchmarks.warehouse import TABLE_COLUMNS, Filter
-from explorer.cell.model import parse_cell
+from explorer.cell.model import CellError, parse_cell
 from explorer.core.errors import UserError
 from explorer.core.settings import get_settings
 from explorer.figures.benchmarks import figure5, parallel_coordinates
@@ -32,6 +33,10 @@ code as the editor) and its trained accuracy. Narrow the set in the sidebar.
   Grey: unreachable, since m̄·d̄ is the number of parameterized paths (between 1 and the space's
   largest path count) and d̄ cannot exceed the longest path.
 - **R**: multiple correlation of accuracy with (d̄, m̄) (linear least squares) over the filtered cells.
+- **NDS spaces** (`nds:…`, when the warehouse was built with `--nds`): cell spaces (DARTS, ENAS, …)
+  describe the normal cell; ResNet, ResNeXt and Vanilla describe the **whole network** as one DAG
+  (each residual block a body path beside its shortcut, blocks in series; docs/warehouse.md), so
+  Chen et al.'s claim can be looked at on ResNets too. Their box comes from the space's own d̄/m̄ range.
 - Chen et al. fixed 3 of NB201's 6 edges to convolutions for their Figure 5: pick *3* under *conv edges*.
 """
 
@@ -51,11 +56,23 @@ full = wh.column_ranges(base, ranged)
 
 
 def box_of(space: str):
-    if space != "nb201":
-        return None
-    from explorer.theory.spaces import space_box
+    """NB201: the box of the whole space (every wiring); other spaces (NDS): of the stored d̄/m̄ range."""
+    from explorer.theory.spaces import Box, space_box
 
-    return space_box("nb201")
+    if space == "nb201":
+        return space_box("nb201")
+    (d_lo, d_hi), (m_lo, m_hi) = full["effective_depth"], full["effective_width"]
+    if None in (d_lo, d_hi, m_lo, m_hi):
+        return None
+    return Box.from_extent(space, np.array([d_lo, d_hi]), np.array([m_lo, m_hi]))
+
+
+def cell_link(text: str) -> str | None:
+    """The editor link of a cell; None for what the editor cannot open (NDS networks: ResNets are no cell)."""
+    try:
+        return editor_link(parse_cell(text))
+    except CellError:
+        return None
 
 
 box = box_of(rs.space)
@@ -182,7 +199,7 @@ def results_table() -> None:
     page_no = int(t3.number_input(f"Page (of {pages})", 1, pages, 1, key="browse_page"))
     rows = wh.rows(f, columns=TABLE_COLUMNS, order_by=order_by, descending=descending, limit=PAGE_SIZE,
                    offset=(page_no - 1) * PAGE_SIZE)
-    rows.insert(0, "open", [editor_link(parse_cell(text)) for text in rows["arch_str"]])
+    rows.insert(0, "open", [cell_link(text) for text in rows["arch_str"]])
     # The sort column next to the id, where it is seen without scrolling the wide table sideways.
     rows = rows[["open", "arch_id", order_by, *(c for c in rows.columns if c not in ("open", "arch_id", order_by))]]
     st.dataframe(rows, hide_index=True, key="browse_table", column_config={

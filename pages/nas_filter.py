@@ -17,6 +17,7 @@ from explorer.labs.search_sim import (
     DEFAULT_REPEATS,
     SimulationConfig,
     box_table,
+    final_result_sets,
     inside_outside_frame,
     load_space,
     main_table_of,
@@ -35,7 +36,9 @@ effective depth d̄ and width m̄ lie in the middle of the space's range, the **
 centre ± f × radius (centre and radius from the smallest and largest d̄, m̄ in the space; the paper
 uses f = ½). Cells with no parameterized input→output path have no d̄/m̄ and never pass.
 
-- **Inside vs outside**: 200-epoch test accuracy of the cells in and out of the box, with Welch's
+- **Spaces**: NB201 (200-epoch seed means) and every NDS cell or network space the warehouse holds
+  (its own schedule, one seed); each space's box comes from its own d̄/m̄ range.
+- **Inside vs outside**: final (NB201: 200-epoch) test accuracy of the cells in and out of the box, with Welch's
   t-test of the difference and a bootstrap 95 % CI of the mean difference.
 - **Search simulation**: each of R repeats draws N candidates (the same draws for every search).
   *Random* picks a random candidate (with the filter: a random one inside the box). *Proxy* picks
@@ -52,20 +55,28 @@ page_header("NAS filter lab", HELP)
 wh = open_or_explain()
 sb = st.sidebar
 sb.header("Setup")
-sets = wh.result_sets()
-sets = sets[sets["schedule"] == "200ep"]
+all_sets = wh.result_sets()
+sets = final_result_sets(all_sets)  # NB201: 200 epochs; an NDS space: its own schedule
 spaces = list(dict.fromkeys(sets["space"]))
 if not spaces:
-    st.info("The warehouse has no 200-epoch results to search over.")
+    st.info("The warehouse has no final-accuracy results to search over.")
     st.stop()
 space = sb.selectbox("Space", spaces, key="nasf_space")
+schedule = str(sets[sets["space"] == space]["schedule"].iloc[0])
 available = [d for d in dict.fromkeys(sets[sets["space"] == space]["dataset"]) if d != "cifar10valid"]
 default_ds = [d for d in ("cifar10", "cifar100", "imagenet16") if d in available] or available[:1]
+kept = st.session_state.get("nasf_datasets")
+if kept and not set(kept) <= set(available):  # another space (NDS ImageNet files have only 'imagenet')
+    st.session_state["nasf_datasets"] = [d for d in kept if d in available] or default_ds
 datasets = sb.multiselect("Datasets", available, default=default_ds, key="nasf_datasets",
                           format_func=lambda d: DATASET_LABELS.get(d, d))
-proxies = proxy_choices(wh, space)
-proxy = sb.selectbox("Proxy", proxies, key="nasf_proxy",
-                     help="naswot_v1: NASWOT (2020) on CIFAR-10; acc12: 12-epoch validation accuracy")
+has_acc12 = bool(((all_sets["space"] == space) & (all_sets["schedule"] == "12ep")).any())
+proxies = proxy_choices(wh, space, has_acc12=has_acc12)
+NO_PROXY = "none (random search only)"
+proxy_choice = sb.selectbox("Proxy", proxies or [NO_PROXY], key="nasf_proxy",
+                            help="naswot_v1: NASWOT (2020) on CIFAR-10; acc12: 12-epoch validation accuracy. "
+                                 "NDS spaces have no proxy scores: random search, with and without the box")
+proxy = None if proxy_choice == NO_PROXY else proxy_choice
 f = sb.select_slider("Box factor f", options=[0.25, 0.5, 0.75, 1.0], value=0.5, key="nasf_f",
                      help="the box is centre ± f × radius; the paper uses ½")
 repeats = int(sb.number_input("Repeats R", 10, 5000, DEFAULT_REPEATS, step=50, key="nasf_repeats"))
@@ -78,9 +89,9 @@ if not datasets:
 
 
 @st.cache_data(show_spinner="Simulating searches…", max_entries=16)
-def run_lab(path: str, stamp: float, space: str, datasets: tuple[str, ...], proxy: str, f: float, repeats: int,
-            candidates: int, seed: int):
-    data = load_space(wh, space, list(datasets), proxy)
+def run_lab(path: str, stamp: float, space: str, schedule: str, datasets: tuple[str, ...], proxy: str | None,
+            f: float, repeats: int, candidates: int, seed: int):
+    data = load_space(wh, space, list(datasets), proxy, schedule)
     config = SimulationConfig(repeats=repeats, candidates=candidates, fs=tuple(dict.fromkeys((*ABLATION_F, f))),
                               seed=seed)
     result = simulate(data, config)
@@ -90,8 +101,8 @@ def run_lab(path: str, stamp: float, space: str, datasets: tuple[str, ...], prox
 
 
 try:
-    box, boxes, cells, table, picks = run_lab(str(wh.path), wh.path.stat().st_mtime, space, tuple(datasets), proxy,
-                                              float(f), repeats, candidates, seed)
+    box, boxes, cells, table, picks = run_lab(str(wh.path), wh.path.stat().st_mtime, space, schedule,
+                                              tuple(datasets), proxy, float(f), repeats, candidates, seed)
 except UserError as exc:
     st.error(str(exc))
     st.stop()
@@ -103,7 +114,7 @@ c3.metric("Share of the space kept", f"{100 * boxes['share_inside'].iloc[0]:.1f}
 
 st.subheader("Accuracy inside vs outside the box")
 st.plotly_chart(px.violin(cells, x="dataset", y="accuracy", color="box", box=True, points=False,
-                          labels={"accuracy": "200-epoch test accuracy (%)"}), key="nasf_violin")
+                          labels={"accuracy": f"test accuracy, {schedule} (%)"}), key="nasf_violin")
 st.dataframe(boxes, hide_index=True, key="nasf_boxes", column_config={
     "share_inside": st.column_config.NumberColumn("share inside", format="%.3f"),
     "p_value": st.column_config.NumberColumn("p", format="%.2e"),

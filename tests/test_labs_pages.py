@@ -181,3 +181,31 @@ def test_principles_runner_analyses_from_the_page(env: Path, monkeypatch):
     follow = [j for j in store.list() if j.kind == "hessian_top"]
     assert len(follow) == 4 and {j.owner for j in follow} == {"alice"}
     assert "4 of 8 jobs finished" in at.get("progress")[0].proto.text
+
+
+def test_nas_filter_on_nds_spaces(env: Path, monkeypatch):
+    """An NDS-only warehouse: every cell space (and a ResNet space) is offered, its box from its own
+    d̄/m̄ range; NDS has no proxy, so the lab runs random search with and without the box."""
+    from explorer.benchmarks.build import build_warehouse
+    from tests.warehouse_fixtures import write_nds
+
+    write_nds(env / "DARTS.json", 120, nan={5: 2})
+    write_nds(env / "ENAS_in.json", 120, seed=1)
+    write_nds(env / "ResNet.json", 120, kind="resnet", seed=2)
+    db = env / "nds.duckdb"
+    build_warehouse(db, None, [env / "DARTS.json", env / "ENAS_in.json", env / "ResNet.json"])
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(db))
+    at = AppTest.from_file(str(REPO / "pages/nas_filter.py"), default_timeout=TIMEOUT)
+    at.session_state["nasf_repeats"] = 20
+    at.session_state["nasf_n"] = 10
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="nasf_space").options == ["nds:DARTS", "nds:ENAS_in", "nds:ResNet"]
+    assert at.selectbox(key="nasf_proxy").value == "none (random search only)"
+    main = at.dataframe[1].value
+    assert set(main["search"]) == {"random"} and set(main["dataset"]) == {"cifar10"}
+    at.selectbox(key="nasf_space").set_value("nds:ENAS_in").run()
+    assert not at.exception and not at.error
+    assert set(at.dataframe[1].value["dataset"]) == {"imagenet"}
+    at.selectbox(key="nasf_space").set_value("nds:ResNet").run()
+    assert not at.exception and not at.error

@@ -197,3 +197,16 @@ def test_real_nb201_box_and_search(nb201: ss.SpaceData):
     for ds in ("cifar10", "cifar100", "imagenet16"):
         assert tab.loc[(ds, "random", "box f=0.5"), "mean_acc"] > tab.loc[(ds, "random", "none"), "mean_acc"]
         assert 0.5 < tab.loc[(ds, "proxy (naswot_v1)", "box f=0.5"), "evaluation_reduction"] < 0.7
+
+
+def test_final_result_sets_and_random_only_without_a_proxy():
+    sets = pd.DataFrame({"space": ["nb201", "nb201", "nds:DARTS", "nds:DARTS_in"],
+                         "dataset": ["cifar10", "cifar10", "cifar10", "imagenet"],
+                         "schedule": ["12ep", "200ep", "100ep-single", "10ep-single"], "n": [1, 1, 5, 3]})
+    assert ss.final_result_sets(sets)["schedule"].tolist() == ["200ep", "100ep-single", "10ep-single"]
+    data = synthetic(n=300)
+    data = ss.SpaceData(data.space, data.arch_id, data.effective_depth, data.effective_width,
+                        {k: ss.DatasetData(k, d.accuracy, np.full_like(d.proxy, np.nan), "")
+                         for k, d in data.datasets.items()}, None)
+    res = ss.simulate(data, ss.SimulationConfig(repeats=20, candidates=10, seed=0))
+    assert set(res.table["search"]) == {"random"} and (res.table["pool"] == 300).all()

@@ -252,6 +252,59 @@ def test_nds_ingest(tmp_path: Path):
         wh.close()
 
 
+def test_nds_release_every_kind_of_file(tmp_path: Path, capsys):
+    """One build from a zip (with a reruns file), a gzip'ed file, a folder, a diverged sweep, an
+    ImageNet sweep and a ResNet file: every entry stored, NaN as NULL, ImageNet as ImageNet."""
+    from explorer.theory.network import anynet_blocks, network_metrics
+    from tests.warehouse_fixtures import nds_bytes, nds_entries, write_nds_zip
+
+    zipped = write_nds_zip(tmp_path / "data.zip", {
+        "ResNet_reruns.json": nds_bytes(nds_entries(4, kind="resnet", seed=3), split=True),
+        "ResNeXt-A.json": nds_bytes(nds_entries(3, kind="resnext", seed=4)),
+        "Vanilla.json": nds_bytes(nds_entries(2, kind="vanilla", seed=5))})
+    lr_wd = write_nds(tmp_path / "DARTS_lr-wd.json", 5, epochs=10, nan={1: 7, 3: 0})
+    write_nds(tmp_path / "DARTS_lr-wd_in.json.gz", 3, seed=6)
+    resnet = write_nds(tmp_path / "resnet.json", 4, kind="resnet", seed=7)  # lower case: canonical 'ResNet'
+    db = tmp_path / "w.duckdb"
+    args = ["warehouse", "build", "--no-nb201", "--db", str(db), "--json", "--nds", str(zipped),
+            str(tmp_path / "DARTS_lr-wd.json"), str(tmp_path / "DARTS_lr-wd_in.json.gz"), str(tmp_path / "resnet.json")]
+    assert cli_main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["architectures"] == 4 + 3 + 2 + 5 + 3 + 4 == report["nds"]["entries"]
+    assert report["nds"]["diverged"] == 2 and report["nds"]["network"] == 13
+    wh = Warehouse(db)
+    try:
+        sets = {tuple(r) for r in wh.result_sets()[["space", "dataset"]].values.tolist()}
+        assert ("nds:DARTS_lr-wd_in", "imagenet") in sets and ("nds:DARTS_lr-wd", "cifar10") in sets
+        assert ("nds:ResNet", "cifar10") in sets and ("nds:ResNet_reruns", "cifar10") in sets
+        runs = wh.query("SELECT r.*, a.source_id FROM nds_runs r JOIN architectures a USING (arch_id) "
+                        "WHERE r.space = 'DARTS_lr-wd' ORDER BY a.source_id").frame
+        assert runs["diverged"].tolist() == [False, True, False, True, False]
+        assert runs["final_train_loss"].isna().tolist() == [False, True, False, True, False]
+        assert runs["best_train_loss"][1] == pytest.approx(2 / 7) and runs["aux"].tolist() == [
+            e["net"]["aux"] for e in lr_wd]
+        assert runs["iter_time"].tolist() == pytest.approx([e["iter_time"] for e in lr_wd])
+        curve = wh.query("SELECT c.epoch, c.train_loss FROM curves c JOIN architectures a USING (arch_id) "
+                         "WHERE a.space = 'nds:DARTS_lr-wd' AND a.source_id = 1 ORDER BY epoch").frame
+        assert curve["train_loss"].isna().tolist() == [False] * 7 + [True] * 3  # kept, as NULL
+        groups = wh.query("SELECT entry_group, count(*) AS n FROM nds_runs WHERE space = 'ResNet_reruns' "
+                          "GROUP BY ALL ORDER BY 1").frame
+        assert groups.values.tolist() == [["mid", 2], ["top", 2]]
+        net = wh.query("SELECT a.*, r.stage_depths, r.block_type, res.final_test_acc FROM architectures a "
+                       "JOIN nds_runs r USING (arch_id) JOIN results res USING (arch_id) "
+                       "WHERE a.space = 'nds:ResNet' ORDER BY source_id").frame
+        for row, entry in zip(net.itertuples(), resnet, strict=True):
+            n = entry["net"]
+            m = network_metrics(anynet_blocks(n["block_type"], n["ds"], n["ws"], n["ss"]))
+            assert row.family == "residual_basic" and json.loads(row.stage_depths) == n["ds"]
+            assert row.paths == m.paths == 2 ** sum(n["ds"]) and row.log2_paths == pytest.approx(sum(n["ds"]))
+            assert row.effective_depth == pytest.approx(m.effective_depth)
+            assert row.effective_width == pytest.approx(m.effective_width)
+            assert row.final_test_acc == pytest.approx(100 - entry["test_ep_top1"][-1])
+    finally:
+        wh.close()
+
+
 def _content(db: Path) -> dict[str, list]:
     wh = Warehouse(db)
     try:
@@ -377,7 +430,7 @@ def test_missing_inputs(tmp_path: Path):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         write_nds(tmp_path / sub / "DARTS.json", 2)
-    with pytest.raises(DataError, match="b/DARTS.json: design space 'DARTS' given twice"):
+    with pytest.raises(DataError, match="design space .DARTS. given twice: .*a/DARTS.json and .*b/DARTS.json"):
         build_warehouse(tmp_path / "w.duckdb", None, [tmp_path / "a" / "DARTS.json", tmp_path / "b" / "DARTS.json"])
 
 

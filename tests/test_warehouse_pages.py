@@ -122,3 +122,23 @@ def test_proxies_page(nb201_warehouse: Path, monkeypatch):  # noqa: F811
     assert len(buckets[buckets["proxy"] == "nwot"]) == 1 + 9 + 1  # all, 3 × 3 buckets, undefined d̄/m̄
     at.sidebar.selectbox(key="proxies_dataset").set_value("cifar100").run()
     assert not at.exception and set(at.dataframe[0].value["proxy"]) == {"zen"}
+
+
+def test_browse_nds_cell_and_network_spaces(tmp_path, monkeypatch):
+    """An NDS-only warehouse: a cell space and a ResNet space (network-level d̄/m̄), Figure 5 for each."""
+    from explorer.benchmarks.build import build_warehouse
+    from tests.warehouse_fixtures import write_nds
+
+    write_nds(tmp_path / "DARTS.json", 30, nan={3: 2})
+    write_nds(tmp_path / "ResNet.json", 30, kind="resnet", seed=2)
+    db = tmp_path / "nds.duckdb"
+    build_warehouse(db, None, [tmp_path / "DARTS.json", tmp_path / "ResNet.json"])
+    monkeypatch.setenv("EXPLORER_WAREHOUSE", str(db))
+    at = AppTest.from_file(str(REPO / "pages/browse.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.selectbox(key="browse_space").options == ["nds:DARTS", "nds:ResNet"]
+    assert _metrics(at)["Architectures"] == "30"
+    at.selectbox(key="browse_space").set_value("nds:ResNet").run()
+    assert not at.exception and not at.error
+    assert _metrics(at)["Architectures"] == "30" and _metrics(at)["With defined d̄/m̄"] == "30"
+    assert any("space box" in c.value for c in at.caption)  # the box of the space's own range

@@ -198,3 +198,17 @@ def test_shipped_inputs_are_recognised_by_path():
 def test_cli_build_refuses_contradictions(argv, message, tmp_path, capsys):
     assert cli_main(["warehouse", "build", "--db", str(tmp_path / "w.duckdb"), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_zip_member_selector_is_an_input_that_exists(tmp_path: Path):
+    """'data.zip:DARTS' is recorded as given; the check looks at the zip, so the warehouse stays current."""
+    import zipfile
+
+    write_nds(tmp_path / "DARTS.json", 3)
+    with zipfile.ZipFile(tmp_path / "data.zip", "w") as z:
+        z.write(tmp_path / "DARTS.json", "DARTS.json")
+    db = tmp_path / "w.duckdb"
+    selector = Path(f"{tmp_path / 'data.zip'}:DARTS")
+    build(db, Inputs(None, (selector,)))
+    assert Inputs(None, (selector,)).missing() == []
+    assert check_warehouse(db)[0].status == "current"

@@ -20,6 +20,7 @@ from db.warehouse import SCHEMA_VERSION, read_meta
 from explorer.benchmarks import ingest
 from explorer.benchmarks.build import BuildReport, build_warehouse, input_fingerprint
 from explorer.benchmarks.data import NB201_DIR, shipped_nb201_dir
+from explorer.benchmarks.nds_sources import split_selector
 from explorer.benchmarks.warehouse import build_command
 from explorer.core.errors import DataError
 
@@ -44,7 +45,9 @@ class Inputs:
         return [p for p in found if p is not None]
 
     def missing(self) -> list[Path]:
-        return [p for p in ([self.nb201_dir] if self.nb201_dir else []) + list(self.nds) if not p.exists()]
+        """Inputs no longer on disk (an NDS 'data.zip:DARTS' selector counts by its zip)."""
+        paths = ([self.nb201_dir] if self.nb201_dir else []) + [split_selector(p)[0] for p in self.nds]
+        return [p for p in paths if not p.exists()]
 
     def command(self, db: Path) -> str:
         cmd = build_command(db, None if self.nb201_dir is None or self.shipped else self.nb201_dir)

@@ -8,18 +8,19 @@ counts, ``arch_index`` range and uniqueness, that every ``arch_str`` parses, and
 ``arch_str`` agrees with the primary table (``nb201_acc200_natsbench``) and with ``naslib_op_indices``.
 All problems found are reported together, each with its file and line (CSV) or row (Parquet).
 
-NDS: ``explorer.benchmarks.nds.load_nds`` per file.
+NDS: ``explorer.benchmarks.nds.read_nds`` per file, turned into rows by ``explorer.benchmarks.nds_tables``.
 
 The tables (pandas frames) follow the schema in ``db.warehouse.SCHEMA_SQL``; metrics come from
 ``explorer.theory.metrics.metrics`` at K0 = 0.5, computed once per distinct cell.
 
-Long because it checks every source format completely (NB201 CSV and Parquet, NDS JSON) and turns
-each into the warehouse's rows; the checks share one ``Problems`` collector and row converters.
+Long because it checks every NB201 source format completely (CSV and Parquet) and turns each into the
+warehouse's rows; the checks share one ``Problems`` collector and row converters.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from explorer.benchmarks.nds import NDSRun, load_nds
+from explorer.benchmarks.problems import MAX_REPORTED, Problems  # noqa: F401 (re-exported)
 from explorer.cell.model import Cell, CellError
 from explorer.cell.ops import OPS
 from explorer.core.errors import DataError
@@ -41,7 +42,6 @@ NB201_PROXY_ROWS = 9_445
 NB201_NET = {"net_width": 16, "net_depth": 5}  # NB201 networks: C = 16 channels, N = 5 cells per stage
 NDS_ARCH_ID_BASE = 1_000_000  # NDS architectures are numbered from here (NB201 uses arch_index)
 MISSING_SCORE = -100_000_000.0  # zero-cost sentinel for failed / disconnected cells: stored as missing
-MAX_REPORTED = 25  # problems listed in one error message
 EDGE_COLUMNS = ("e01", "e02", "e12", "e03", "e13", "e23")  # arch-string order
 NASLIB_EDGE_ORDER = ("e01", "e02", "e03", "e12", "e13", "e23")
 NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
@@ -88,27 +88,6 @@ NB201_FILES: dict[str, CsvSpec] = {s.name: s for s in (
 HW_DATASETS = ("cifar10", "cifar100", "imagenet16")
 
 
-class Problems:
-    """Collects validation problems so one run reports all of them (up to MAX_REPORTED)."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.count = 0
-
-    def add(self, where: str, msg: str) -> None:
-        self.count += 1
-        if len(self.items) < MAX_REPORTED:
-            self.items.append(f"{where}: {msg}")
-
-    def raise_if_any(self) -> None:
-        if self.count:
-            more = f"\n  … and {self.count - len(self.items)} more" if self.count > len(self.items) else ""
-            raise DataError(
-                f"{self.count} problem(s) in the input files; nothing was written:\n  "
-                + "\n  ".join(self.items) + more
-            )
-
-
 @dataclass
 class Tables:
     """The warehouse tables as frames, in ``SCHEMA_SQL`` column order."""
@@ -117,8 +96,9 @@ class Tables:
     results: list[dict] = field(default_factory=list)
     proxies: list[dict] = field(default_factory=list)
     hardware: list[dict] = field(default_factory=list)
-    curves: list[dict] = field(default_factory=list)
+    curves: list[dict] | pd.DataFrame = field(default_factory=list)  # NDS: one frame (columnar: millions of rows)
     sources: list[dict] = field(default_factory=list)
+    nds_runs: list[dict] = field(default_factory=list)
 
 
 # --- NB201 -------------------------------------------------------------------------------------
@@ -319,8 +299,9 @@ def class_signature(cell: Cell) -> tuple:
     """The cell with each op replaced by its class (absent / non-parameterized / parameterized;
     'concat' kept, since it joins instead of adding). ``explorer.cell.ops``: only the class of an op
     matters to the connectivity metrics, so cells with one signature share every metric."""
-    return cell.roles, tuple((e.src, e.dst, "concat" if e.op == "concat" else OPS[e.op].op_class.value)
-                             for e in cell.edges)
+    # Sorted: edge order changes no metric, so a DARTS node's two pairs in either order share one entry.
+    return cell.roles, tuple(sorted((e.src, e.dst, "concat" if e.op == "concat" else OPS[e.op].op_class.value)
+                                    for e in cell.edges))
 
 
 class MetricsCache:
@@ -338,28 +319,43 @@ class MetricsCache:
         return self._cache[key]
 
 
+INT64_MAX = 2**63 - 1
+
+
+def metrics_columns(m: CellMetrics) -> dict:
+    """The architectures columns that come from ``CellMetrics`` (a cell's or a whole network's)."""
+    # CellMetrics.to_dict without its deep copy (asdict) and without path_depths (up to 10,000
+    # numbers; path_histogram holds the same information): a build converts one per architecture.
+    core = {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name != "path_depths"}
+    core = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in core.items()}
+    return {
+        # P beyond 64 bits (networks: 2^blocks) is NULL here; log2_paths and metrics_json keep it.
+        "paths": m.paths if m.paths <= INT64_MAX else None,
+        "log2_paths": math.log2(m.paths) if m.paths > 0 else None,
+        "effective_depth": m.effective_depth, "effective_width": m.effective_width,
+        "undefined_reason": m.undefined_reason, "cell_width": m.cell_width, "cell_depth": m.cell_depth,
+        "n_parameterized_ops": m.n_parameterized_ops, "k0": m.k0, "nngp_eq12": m.nngp_eq12,
+        "nngp_lambda_min": m.nngp_lambda_min, "nngp_exact_dag": m.nngp_exact_dag,
+        "metrics_json": json.dumps(core, separators=(",", ":")),
+    }
+
+
 def architecture_row(arch_id: int, space: str, source_id: int, cell: Cell, *, arch_str: str,
                      genotype_json: str | None, cell_metrics: Callable[[Cell], CellMetrics]) -> dict:
     """Identity, op counts and every core metric of one cell (``explorer.theory.metrics.metrics``)."""
     m = cell_metrics(cell)
-    core = m.to_dict()
-    core.pop("path_depths")  # up to 10,000 numbers; path_histogram holds the same information
     live = cell.live_edges
     families = [OPS[e.op].family for e in live if e.op != "concat"]
     assert arch_str == cell.to_text()  # the editor link opens arch_str
     return {
         "arch_id": arch_id, "space": space, "source_id": source_id, "arch_str": arch_str,
-        "genotype_json": genotype_json,
+        "genotype_json": genotype_json, "family": "cell",
         **{col: None for col in EDGE_COLUMNS}, "unique_str": None,
         "n_conv": families.count("conv") + families.count("linear"),
         "n_skip": families.count("skip"), "n_pool": families.count("pool"),
         "n_none": sum(e.absent for e in cell.edges),
         "n_conv3x3": None, "n_conv1x1": None,
-        "paths": m.paths, "effective_depth": m.effective_depth, "effective_width": m.effective_width,
-        "undefined_reason": m.undefined_reason, "cell_width": m.cell_width, "cell_depth": m.cell_depth,
-        "n_parameterized_ops": m.n_parameterized_ops, "k0": m.k0, "nngp_eq12": m.nngp_eq12,
-        "nngp_lambda_min": m.nngp_lambda_min, "nngp_exact_dag": m.nngp_exact_dag,
-        "metrics_json": json.dumps(core, separators=(",", ":")),
+        **metrics_columns(m),
         "params_m": None, "flops_m": None, "net_width": None, "net_depth": None,
     }
 
@@ -447,57 +443,3 @@ def _nb201_proxies(frames: dict[str, pd.DataFrame], tables: Tables) -> None:
             add(name, ds, proxy, proxy)
         add(name, ds, "flops", "flops_m")
         add(name, ds, "params", "params_m")
-
-
-# --- NDS ---------------------------------------------------------------------------------------
-
-
-def read_nds(paths: Iterable[Path], earlier: Iterable[list[NDSRun]] = ()) -> list[list[NDSRun]]:
-    """Load NDS files; a design space may come once (``earlier``: files already loaded)."""
-    spaces = {runs[0].space for runs in earlier}
-    files = []
-    for path in paths:
-        runs = load_nds(path)
-        space = runs[0].space
-        if space in spaces:
-            raise DataError(f"{path}: design space {space!r} given twice (two files named {path.name})")
-        spaces.add(space)
-        files.append(runs)
-    return files
-
-
-def nds_tables(files: list[list[NDSRun]], tables: Tables, tick: Callable[[int], object]) -> None:
-    arch_id = NDS_ARCH_ID_BASE
-    cell_metrics = MetricsCache()
-    for runs in files:
-        for run in runs:
-            cell = run.genotype.normal  # the metrics describe the normal cell
-            row = architecture_row(arch_id, f"nds:{run.space}", run.position, cell, arch_str=cell.to_text(),
-                                   genotype_json=json.dumps(run.genotype_json, separators=(",", ":")),
-                                   cell_metrics=cell_metrics)
-            row.update(params_m=run.params / 1e6, flops_m=run.flops / 1e6, net_width=run.width,
-                       net_depth=run.depth)
-            tables.architectures.append(row)
-            schedule = schedule_name(run.max_epochs, "single")
-            tables.results.append({
-                "arch_id": arch_id, "dataset": run.dataset, "schedule": schedule, "epochs": run.max_epochs,
-                "seeds": "single", "test_acc": run.test_accuracy, "valid_acc": None, "rng_seed": run.rng_seed,
-                "base_lr": run.base_lr, "weight_decay": run.weight_decay, "source": f"NDS {run.space}.json",
-            })
-            n = max(len(run.train_loss), len(run.train_error), len(run.test_error))
-            for ep in range(n):
-                tables.curves.append({
-                    "arch_id": arch_id, "dataset": run.dataset, "schedule": schedule, "epoch": ep + 1,
-                    "train_loss": _at(run.train_loss, ep), "train_acc": _acc(run.train_error, ep),
-                    "test_acc": _acc(run.test_error, ep),
-                })
-            arch_id += 1
-            tick(1)
-
-
-def _at(values: tuple[float, ...], i: int) -> float | None:
-    return values[i] if i < len(values) else None
-
-
-def _acc(errors: tuple[float, ...], i: int) -> float | None:
-    return 100.0 - errors[i] if i < len(errors) else None

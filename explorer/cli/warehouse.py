@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--nb201-dir", help="folder with your own copy of the NAS-Bench-201 tables (.parquet or .csv; "
                    "default: the data this repository ships, or the nb201_dir setting)")
     b.add_argument("--no-nb201", action="store_true", help="leave NAS-Bench-201 out (NDS files only)")
-    b.add_argument("--nds", nargs="+", default=[], metavar="PATH", help="NDS JSON files (DARTS.json, ...)")
+    b.add_argument("--nds", nargs="+", default=[], metavar="PATH",
+                   help="NDS files as released: data.zip (all its files; data.zip:DARTS,ResNet for some), "
+                        "folders, .json or .json.gz files")
     b.add_argument("--db", default=default_db, help=f"warehouse file (default {default_db})")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.add_argument("--json", action="store_true", help="print the build report as JSON")
@@ -59,6 +61,13 @@ def _build(args: argparse.Namespace) -> int:
     else:
         counts = ", ".join(f"{n:,} {t}" for t, n in report.counts.items())
         print(f"built {report.db} in {report.seconds:.1f} s: {counts}")
+        if report.nds:
+            s = report.nds
+            print(f"NDS: {s['entries']:,} entries from {s['files']} file(s) ({s['cell']:,} cells, "
+                  f"{s['network']:,} networks); {s['diverged']:,} diverged and {s['incomplete']:,} incomplete "
+                  "runs stored (NULL where NaN / missing)")
+            for kind, n in s["warnings"].items():
+                print(f"  warning: {n:,} × {kind}, e.g. {'; '.join(s['examples'][kind][:2])}", file=sys.stderr)
     return 0
 
 

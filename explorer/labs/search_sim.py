@@ -80,32 +80,46 @@ class SpaceData:
 # --- loading ---------------------------------------------------------------------------------------
 
 
-def proxy_choices(wh: Any, space: str, dataset: str = "cifar10") -> list[str]:
-    """Proxies a search on ``dataset`` can use: the 12-epoch accuracy, then the warehouse's scores
-    (on the dataset itself, else CIFAR-10's)."""
+def proxy_choices(wh: Any, space: str, dataset: str = "cifar10", *, has_acc12: bool = True) -> list[str]:
+    """Proxies a search on ``dataset`` can use: the 12-epoch accuracy (when the space has it), then
+    the warehouse's scores (on the dataset itself, else CIFAR-10's)."""
     names = set(wh.proxy_names(space, dataset)) | set(wh.proxy_names(space, "cifar10"))
     first = [p for p in ("naswot_v1", "nwot") if p in names]
-    return [*first, ACC12, *sorted(names - set(first))]
+    return [*first, *([ACC12] if has_acc12 else []), *sorted(names - set(first))]
 
 
-def load_space(wh: Any, space: str, datasets: Sequence[str], proxy: str | None = "naswot_v1") -> SpaceData:
-    """Arrays for ``space`` from a warehouse: d̄/m̄, and per dataset its 200-epoch test accuracy and
-    the proxy (a warehouse proxy on the dataset if it has one, else on CIFAR-10; ``acc12``: the
-    12-epoch validation accuracy, for CIFAR-10 the ``cifar10valid`` split's; None: no proxy)."""
+def final_result_sets(sets: pd.DataFrame) -> pd.DataFrame:
+    """One result set per (space, dataset) to search over: NB201's ``200ep`` (seed mean), else the
+    space's own final schedule (NDS: ``<optim.max_ep>ep-single``; the largest when there are several)."""
+    chosen = []
+    for _, group in sets.groupby(["space", "dataset"], sort=False):
+        if (group["schedule"] == "200ep").any():
+            chosen.append(group[group["schedule"] == "200ep"].iloc[0])
+        elif not (group["schedule"] == "12ep").all():
+            chosen.append(group[group["schedule"] != "12ep"].sort_values("n", kind="stable").iloc[-1])
+    return pd.DataFrame(chosen, columns=sets.columns).reset_index(drop=True)
+
+
+def load_space(wh: Any, space: str, datasets: Sequence[str], proxy: str | None = "naswot_v1",
+               schedule: str = "200ep") -> SpaceData:
+    """Arrays for ``space`` from a warehouse: d̄/m̄, and per dataset its test accuracy in ``schedule``
+    (NB201: 200 epochs; an NDS space: its own, see ``final_result_sets``) and the proxy (a warehouse
+    proxy on the dataset if it has one, else on CIFAR-10; ``acc12``: the 12-epoch validation accuracy,
+    for CIFAR-10 the ``cifar10valid`` split's; None: no proxy, random search only)."""
     from explorer.benchmarks.warehouse import Filter
 
     if not datasets:
         raise UserError("choose at least one dataset")
-    base = wh.rows(Filter(space, datasets[0], "200ep"), order_by="arch_id", descending=False)
+    base = wh.rows(Filter(space, datasets[0], schedule), order_by="arch_id", descending=False)
     if base.empty:
-        raise UserError(f"the warehouse has no 200-epoch results for {space}/{datasets[0]}")
+        raise UserError(f"the warehouse has no {schedule} results for {space}/{datasets[0]}")
     arch_id = base["arch_id"].to_numpy(np.int64)
     index = pd.Index(arch_id)
     per: dict[str, DatasetData] = {}
     for ds in datasets:
-        rows = wh.rows(Filter(space, ds, "200ep"), order_by="arch_id", descending=False)
+        rows = wh.rows(Filter(space, ds, schedule), order_by="arch_id", descending=False)
         if rows.empty:
-            raise UserError(f"the warehouse has no 200-epoch results for {space}/{ds}")
+            raise UserError(f"the warehouse has no {schedule} results for {space}/{ds}")
         acc = _align(index, rows["arch_id"], rows["test_acc"])
         values, source = (_proxy_values(wh, space, ds, proxy, index) if proxy is not None
                           else (np.full(arch_id.size, np.nan), ""))
@@ -240,10 +254,14 @@ def simulate(data: SpaceData, config: SimulationConfig = SimulationConfig()) -> 
     rows: list[dict[str, Any]] = []
     picks: dict[tuple[str, str, float | None], Picks] = {}
     for ds, d in data.datasets.items():
-        pool = np.flatnonzero(np.isfinite(d.accuracy) & np.isfinite(d.proxy))
+        # Without a proxy (NDS has none) every cell with an accuracy is a candidate, for random search.
+        usable = np.isfinite(d.accuracy) & (np.isfinite(d.proxy) if data.proxy is not None else True)
+        pool = np.flatnonzero(usable)
         draws = pool[draw_candidates(pool.size, config.repeats, config.candidates, config.seed)]
         acc, scores = d.accuracy[draws], d.proxy[draws]
         for search in config.searches:
+            if search == "proxy" and data.proxy is None:
+                continue
             base_evals, base_chosen = None, None
             for f in (None, *config.fs):
                 allowed = None if f is None else masks[f][draws]
