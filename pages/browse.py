@@ -11,8 +11,8 @@ import streamlit as st
 
 from explorer.benchmarks.analysis import ReachableRegion
 from explorer.benchmarks.warehouse import TABLE_COLUMNS, Filter
-from explorer.cell.model import CellError, parse_cell
-from explorer.core.errors import UserError
+from explorer.cell.model import parse_cell
+from explorer.core.errors import CellError, UserError
 from explorer.core.settings import get_settings
 from explorer.figures.benchmarks import figure5, parallel_coordinates
 from ui.common import page_header

@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer.cell.diff import edge_diff
-from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.model import Cell, parse_cell
 from explorer.cell.presets import PRESETS, get_preset
+from explorer.core.errors import CellError
 from explorer.figures.cells import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, space_scatter
 from explorer.theory.curves import kernel_curves
 from explorer.theory.metrics import DEFAULT_K0, metrics

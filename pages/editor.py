@@ -11,9 +11,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.model import Cell, parse_cell
 from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
 from explorer.cell.presets import PRESETS, TOUR, get_preset
+from explorer.core.errors import CellError
 from explorer.core.settings import get_settings
 from explorer.figures.cells import (
     K0_GRID,

@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.cell.model import CellError, parse_cell
-from explorer.core.errors import USER_ERRORS
+from explorer.cell.model import parse_cell
+from explorer.core.errors import USER_ERRORS, CellError
 from explorer.core.settings import get_settings
 from explorer.jobs.forms import FormField, assemble, describe, initial_values
 from explorer.jobs.queue import JOB_STATUSES, Job, JobView, StoreError, utcnow

@@ -27,8 +27,8 @@ def test_the_contracts_hold():
 
 
 def test_a_wrong_import_breaks_them(tmp_path: Path):
-    """A copy of the packages with two deliberate mistakes: the library imports Streamlit, storage
-    imports the library. Both contracts must fail, naming the offending modules."""
+    """A copy of the packages with three deliberate mistakes: the library imports Streamlit, storage
+    imports the library, the cell model imports a lab. Each contract must fail, naming the import."""
     for name in ("explorer", "db", "ui"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.parquet"))
     shutil.copy(REPO / "pyproject.toml", tmp_path)
@@ -36,8 +36,12 @@ def test_a_wrong_import_breaks_them(tmp_path: Path):
     paths.write_text(paths.read_text() + "\nimport streamlit  # deliberately wrong\n")
     errors = tmp_path / "db" / "errors.py"
     errors.write_text(errors.read_text() + "\nfrom explorer.core import settings  # deliberately wrong\n")
+    ops = tmp_path / "explorer" / "cell" / "ops.py"
+    ops.write_text(ops.read_text() + "\nfrom explorer.labs import stats  # deliberately wrong\n")
     out = _lint(tmp_path)
     assert out.returncode != 0
+    assert "The library's packages, each importing only those below it BROKEN" in out.stdout
+    assert "explorer.cell.ops -> explorer.labs.stats" in out.stdout
     assert "The library never imports Streamlit or the views BROKEN" in out.stdout
     assert "Storage imports nothing from the library or the views BROKEN" in out.stdout
     assert "explorer.theory.paths -> streamlit" in out.stdout

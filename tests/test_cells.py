@@ -11,18 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.cell.model import (
-    MAX_EDGES,
-    MAX_NODES,
-    MAX_TEXT_CHARS,
-    Cell,
-    CellError,
-    Edge,
-    Genotype,
-    parse_cell,
-)
+from explorer.cell.model import MAX_EDGES, MAX_NODES, MAX_TEXT_CHARS, Cell, Edge, Genotype, parse_cell
 from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
 from explorer.cell.presets import PRESETS, TOUR, get_preset
+from explorer.core.errors import CellError
 from explorer.theory.spaces import nb201_arch_strings
 
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"

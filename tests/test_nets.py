@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from explorer.cell.model import Cell, CellError, Edge, Genotype
+from explorer.cell.model import Cell, Edge, Genotype
 from explorer.cell.presets import PRESETS
+from explorer.core.errors import CellError
 from explorer.nets import build_network, cell_parameter_count, network_kind, parameter_count
 from explorer.nets.dag import DagCell
 from explorer.nets.layers import darts_layer, drop_path, nb201_layer

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from explorer.cell.model import Cell, CellError, Edge, parse_cell
+from explorer.cell.model import Cell, Edge, parse_cell
 from explorer.cell.presets import get_preset
+from explorer.core.errors import CellError
 from explorer.theory.paths import cell_depth, cell_width
 from explorer.theory.variants import adapt, op_pool, random_ops, random_variants, rewire, variant_table
 

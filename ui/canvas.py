@@ -25,8 +25,9 @@ from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
 from explorer.cell.layout import scaled_positions
-from explorer.cell.model import Cell, CellError, Edge
+from explorer.cell.model import Cell, Edge
 from explorer.cell.ops import OPS
+from explorer.core.errors import CellError
 
 PYTHON_WINS = 2**52  # see cell_to_flow
 DX, DY = 150.0, 190.0  # pixels per layer / per row (odd layers drop half a row)

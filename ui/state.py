@@ -11,8 +11,9 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.model import Cell, parse_cell
 from explorer.cell.presets import PRESETS, get_preset
+from explorer.core.errors import CellError
 
 DEFAULT_PRESET = "NB201 ResNet cell"
 SPACES: dict[str, str] = {

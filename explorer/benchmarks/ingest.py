@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from explorer.benchmarks.problems import MAX_REPORTED, Problems  # noqa: F401 (re-exported)
-from explorer.cell.model import Cell, CellError
+from explorer.cell.model import Cell
 from explorer.cell.ops import OPS
-from explorer.core.errors import DataError
+from explorer.core.errors import CellError, DataError
 from explorer.theory.metrics import DEFAULT_K0, CellMetrics, metrics
 
 NB201_CELLS = 15_625

@@ -38,7 +38,8 @@ from numpy.typing import NDArray
 from explorer.benchmarks.nds_json import GROUPS, FormatError, iter_entries
 from explorer.benchmarks.nds_sources import NDSSource, dataset_of, nds_sources
 from explorer.benchmarks.problems import Problems
-from explorer.cell.model import Cell, CellError, Edge, Genotype
+from explorer.cell.model import Cell, Edge, Genotype
+from explorer.core.errors import CellError
 from explorer.theory.network import BLOCK_BODY
 
 CURVES = ("train_ep_loss", "train_ep_top1", "test_ep_top1")

@@ -26,6 +26,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from explorer.cell.ops import NB201_OPS, OPS
+from explorer.core.errors import CellError
 
 MAX_NODES = 64
 MAX_EDGES = 512
@@ -35,14 +36,6 @@ Role = Literal["input", "intermediate", "output"]
 ROLES: tuple[str, ...] = ("input", "intermediate", "output")
 JSON_FORMAT = "architecture-explorer/cell"
 JSON_VERSION = 1
-
-
-class CellError(ValueError):
-    """A cell or cell text is invalid. The message says what is wrong and where; fit to show."""
-
-    def __init__(self, message: str, *, where: str | None = None) -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from explorer.cell.model import Cell, CellError
-from explorer.core.errors import UserError
+from explorer.cell.model import Cell
+from explorer.core.errors import CellError, UserError
 from explorer.theory.metrics import metrics
 from explorer.theory.spaces import SPACE_NAMES, space_summary, space_table
 

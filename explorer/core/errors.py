@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from explorer.cell.model import CellError
+
+class CellError(ValueError):
+    """A cell or cell text is invalid. The message says what is wrong and where; fit to show."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class UserError(Exception):

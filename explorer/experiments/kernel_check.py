@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy import stats
 
-from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.model import Cell, parse_cell
+from explorer.core.errors import CellError
 from explorer.experiments.context import RunContext
 from explorer.nets.mlp import MLPCellNet
 from explorer.theory import nngp, relu

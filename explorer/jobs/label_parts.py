@@ -18,8 +18,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from explorer.cell.model import Cell, CellError, parse_cell
+from explorer.cell.model import Cell, parse_cell
 from explorer.cell.naming import preset_name, short_name
+from explorer.core.errors import CellError
 
 MAX_TEXT = 40  # characters of a cell text shown when it cannot be parsed
 KIND_NAMES = {"dag": "DAG", "nb201": "NB201", "darts": "DARTS"}

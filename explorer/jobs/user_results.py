@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from db.store import Job, JobStore
-from explorer.cell.model import CellError, parse_cell
+from explorer.cell.model import parse_cell
 from explorer.core.access import User
-from explorer.core.errors import DataError
+from explorer.core.errors import CellError, DataError
 from explorer.core.settings import Settings, get_settings
 from explorer.jobs.labels import job_label
 

@@ -13,7 +13,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from explorer.cell.model import Cell, CellError, Genotype
+from explorer.cell.model import Cell, Genotype
+from explorer.core.errors import CellError
 from explorer.nets.darts import AuxiliaryHeadCIFAR, DartsNetwork, darts_cell
 from explorer.nets.mlp import MLPCellNet
 from explorer.nets.nb201 import NB201Network, nb201_cell

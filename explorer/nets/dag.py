@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from explorer.cell.model import Cell, CellError
+from explorer.cell.model import Cell
+from explorer.core.errors import CellError
 from explorer.nets.layers import drop_path
 
 # make_layer(op, stride) -> module; stride is 2 only for edges out of an input of a reduction cell.

@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from explorer.cell.model import Cell, CellError
+from explorer.cell.model import Cell
+from explorer.core.errors import CellError
 from explorer.nets.dag import DagCell
 from explorer.nets.layers import FactorizedReduce, ReLUConvBN, darts_layer
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from explorer.cell.model import CellError
+from explorer.core.errors import CellError
 
 NB201_LAYER_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 DARTS_LAYER_OPS = (

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from explorer.cell.model import Cell, CellError
+from explorer.cell.model import Cell
+from explorer.core.errors import CellError
 from explorer.nets.dag import DagCell
 from explorer.nets.layers import ReLUConvBN, nb201_layer
 

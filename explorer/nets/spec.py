@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
-from explorer.cell.model import Cell, CellError, Genotype, parse_cell
+from explorer.cell.model import Cell, Genotype, parse_cell
+from explorer.core.errors import CellError
 from explorer.nets import build_network, network_kind
 
 

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from explorer.cell.model import Cell, CellError, Edge
+from explorer.cell.model import Cell, Edge
 from explorer.cell.ops import DARTS_OPS, NB201_OPS
+from explorer.core.errors import CellError
 from explorer.theory.paths import cell_depth, cell_width, effective_depth_width, path_histogram
 
 Mode = Literal["rewire", "ops"]
