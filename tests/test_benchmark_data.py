@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from explorer.benchmarks.data import NB201_DIR, shipped_fingerprint, shipped_nb201_dir
+from explorer.benchmarks.data import NB201_DIR, shipped_nb201_dir
 from explorer.benchmarks.data.pack import check, pack, read_manifest, sha256_of, unpack, verify
 from explorer.core.errors import DataError
 from tests.conftest import REPO
@@ -64,10 +64,6 @@ def test_a_changed_file_fails_the_checksum(tmp_path: Path):
     (copy / "nb201_hw_metrics.parquet").unlink()
     with pytest.raises(DataError, match="nb201_hw_metrics.parquet: missing"):
         check(copy)
-
-
-def test_fingerprint_follows_the_manifest():
-    assert len(shipped_fingerprint()) == 16 and shipped_fingerprint() == shipped_fingerprint()
 
 
 def test_the_pack_script_checks_the_shipped_copy():

@@ -29,9 +29,6 @@ from explorer.theory.metrics import CellMetrics
 from explorer.theory.network import Block, anynet_blocks, network_metrics
 
 NDS_ARCH_ID_BASE = 1_000_000  # NDS architectures are numbered from here (NB201 uses arch_index)
-CURVE_COLUMNS = ("arch_id", "dataset", "schedule", "epoch", "train_loss", "train_acc", "test_acc")
-
-
 class NetworkMetricsCache:
     """``network_metrics`` once per block sequence (many ResNets share one)."""
 

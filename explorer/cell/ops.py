@@ -79,7 +79,3 @@ DARTS_OPS: tuple[str, ...] = (
 )
 # Ops a user can put on an edge in the free-DAG editor (``concat`` is structural only).
 EDGE_OPS: tuple[str, ...] = tuple(name for name in OPS if name != "concat")
-
-
-def is_parameterized(name: str) -> bool:
-    return OPS[name].parameterized

@@ -8,10 +8,9 @@ here unless a user names another copy (``--nb201-dir`` / ``nb201_dir``).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from explorer.benchmarks.data.pack import check, read_manifest
+from explorer.benchmarks.data.pack import check
 
 NB201_DIR = Path(__file__).resolve().parent / "nasbench201"
 
@@ -21,10 +20,3 @@ def shipped_nb201_dir() -> Path:
     check(NB201_DIR)
     return NB201_DIR
 
-
-def shipped_fingerprint() -> str:
-    """A short digest of the shipped tables (from the manifest's checksums): changes when the data does."""
-    digest = hashlib.sha256()
-    for t in sorted(read_manifest(NB201_DIR), key=lambda t: t.name):
-        digest.update(f"{t.name}:{t.sha256}\n".encode())
-    return digest.hexdigest()[:16]
