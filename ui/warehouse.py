@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from explorer.benchmarks.ensure import ensure_warehouse
-from explorer.benchmarks.warehouse import Warehouse, build_command, open_shared
+from explorer.benchmarks.warehouse import Accuracy, Warehouse, build_command, open_shared
 from explorer.core.errors import DataError
 from explorer.core.settings import get_settings
 
@@ -56,7 +56,7 @@ class ResultSet:
     space: str
     dataset: str
     schedule: str
-    accuracy: str  # 'test_acc' | 'valid_acc'
+    accuracy: Accuracy
 
 
 def pick_result_set(wh: Warehouse, key: str, container=st.sidebar) -> ResultSet:

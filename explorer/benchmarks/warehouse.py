@@ -44,6 +44,9 @@ DEFAULT_TIMEOUT_S = 10.0
 MAX_PAGE = 1_000
 
 
+Accuracy = Literal["test_acc", "valid_acc"]  # which accuracy column a result set is ranked by
+
+
 # --- filters -----------------------------------------------------------------------------------
 
 Range = tuple[float | None, float | None]
@@ -64,7 +67,7 @@ class Filter:
     ranges: Mapping[str, Range] = field(default_factory=dict)
     n_conv: tuple[int, ...] | None = None  # allowed numbers of conv edges (None: any)
     proxy_ranges: Mapping[str, Range] = field(default_factory=dict)
-    accuracy: Literal["test_acc", "valid_acc"] = "test_acc"
+    accuracy: Accuracy = "test_acc"
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition over ``browse b`` and its parameters."""
