@@ -211,9 +211,13 @@ with st.container():
     cols[3].metric("Cell width (Shu)", f"{m.cell_width:g}c")
     cols[4].metric("Cell depth (Shu)", "—" if m.cell_depth is None else m.cell_depth)
     channels = int(st.session_state.get("channels", 16))
-    cols[5].metric(f"Params (C = {channels})", f"{cell_parameter_count(cell, channels):,}",
-                   help=f"One cell's edge ops realised as a {network_kind(cell)} cell with {channels} "
-                        "channels (MLP: width); change the width under Graph & downloads.")
+    try:
+        params, params_help = f"{cell_parameter_count(cell, channels):,}", (
+            f"One cell's edge ops realised as a {network_kind(cell)} cell with {channels} channels (MLP: "
+            "width); change the width under Graph & downloads.")
+    except CellError as exc:  # e.g. a DARTS-shaped cell with an op DARTS networks lack (found by the fuzz test)
+        params, params_help = "—", f"No network for this cell: {exc}"
+    cols[5].metric(f"Params (C = {channels})", params, help=params_help)
     if box_space is None:
         cols[6].metric("In d̄/m̄ box", "—", help="A free DAG has no search-space box; pick a space.")
     else:
@@ -235,7 +239,8 @@ def _table_nb201() -> None:
     for n, (i, j) in enumerate(NB201_EDGES):
         k = next(k for k, e in enumerate(cell.edges) if (e.src, e.dst) == (i, j))
         key = wkey(f"nb201_op_{i}{j}")
-        grid[n % 2].selectbox(f"{i} → {j}", NB201_OPS, index=NB201_OPS.index(cell.edges[k].op), key=key,
+        ops = list(dict.fromkeys([*NB201_OPS, cell.edges[k].op]))  # an NB201-shaped cell may use other ops
+        grid[n % 2].selectbox(f"{i} → {j}", ops, index=ops.index(cell.edges[k].op), key=key,
                               on_change=_on_op, args=(drawn, k, key))
 
 

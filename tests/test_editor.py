@@ -414,3 +414,11 @@ def test_guided_tour_opens_nb201_and_darts_steps_in_their_space(warm) -> None:
     assert at.selectbox(key=wk(at, "preset")).value == "DARTS-V2 normal cell"
     at.button[[b.label for b in at.button].index("End tour")].click().run()
     assert not at.exception and at.session_state["cell"] == get_preset("DARTS-V2 normal cell").cell
+
+
+def test_a_cell_without_a_network_shows_no_parameter_count(warm) -> None:
+    """Found by the browser fuzz test: a DARTS-shaped cell with an NB201 op raised in the metrics."""
+    darts = get_preset("ENAS normal cell").cell
+    at = editor(darts.with_op(0, "nor_conv_3x3").to_text())
+    assert not at.exception
+    assert metric_values(at)["Params (C = 16)"] == "—"

@@ -11,6 +11,7 @@ import pytest
 from explorer.presets import get_preset
 from tests.conftest import REPO
 from tests.e2e.conftest import run_streamlit, wait_idle
+from tests.e2e.editor_driver import Session
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +82,7 @@ def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page
 
     select_option(page, "2 → 3", "nor_conv_3x3")  # a rerun between drawing the button and the click
     expect(metric(page, "Effective depth d̄")).to_have_text("1.5", timeout=15_000)
-    wait_idle(page)
+    Session(page, seed=0).settle()  # the canvas echoes its new state with one more run: let it end
     for label, parse in (("Cell JSON", parse_cell), ("NB201 arch string", parse_cell)):
         with page.expect_download(timeout=30_000) as info:
             page.get_by_role("button", name=label).click()
