@@ -52,7 +52,8 @@ Pick a search space and a preset, paste a cell, or draw one; every number below 
   width sums, over intermediate nodes, the share of their inputs that come from the cell's inputs.
 - **Canvas**: drag from a node's right handle to another node's left handle to add an edge;
   right-click an edge to delete it or edit its op (the label must name an op); right-click the
-  background to add a node (type `input` to add an input node); drag nodes to tidy up.
+  background to add a node (type `input` to add an input node); drag nodes to tidy up; scroll to
+  zoom and drag the background to pan.
   In an NB201 cell a deleted edge becomes `none`.
 - **Edge ops** (right of the canvas) edits the same cell with plain selects; both stay in step.
 - The URL holds the cell, so a link reproduces this view. Turn on **Teach** in the sidebar for the

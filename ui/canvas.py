@@ -237,7 +237,9 @@ def show_canvas(cell: Cell, height: int = 430) -> None:
         store["state"] = cell_to_flow(cell, kept)
         store["cell_text"] = text
     streamlit_flow(
-        store["key"], store["state"], height=height, fit_view=True, show_controls=True,
+        # No zoom buttons: React Flow puts them over the bottom-left corner, where the input nodes
+        # are (they covered one in narrow windows). Wheel zoom and background drag remain.
+        store["key"], store["state"], height=height, fit_view=True, show_controls=False,
         allow_new_edges=True, enable_pane_menu=True, enable_node_menu=True, enable_edge_menu=True,
         hide_watermark=True, min_zoom=0.3,
     )
