@@ -71,6 +71,12 @@ def test_canvas_deleted_nb201_edge_becomes_none_and_new_edge_gets_an_op() -> Non
     state.edges = [e for e in state.edges if e.id != "e0"]
     edit = flow_to_cell(state, RESNET)
     assert edit.changed and edit.cell.edges[0].op == "none" and edit.cell.kind == "nb201"
+    # Deleting an edge that is `none` already changes no op, but the canvas must draw it again
+    # (found by bench/editor_fuzz.py: the canvas showed 5 edges for a 6-edge cell).
+    state = cell_to_flow(RESNET)
+    state.edges = [e for e in state.edges if e.id != "e1"]  # 0 → 2 is none in the ResNet cell
+    edit = flow_to_cell(state, RESNET)
+    assert not edit.changed and edit.redraw and edit.cell == RESNET
 
     dag3 = get_preset("DAG#3 (mixed)").cell
     state = cell_to_flow(dag3)

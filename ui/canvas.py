@@ -159,7 +159,7 @@ def flow_to_cell(state: StreamlitFlowState, cell: Cell) -> CanvasEdit:
         elif cell.kind == "nb201" and f"n{old.src}" in index and f"n{old.dst}" in index:
             # Deleting an NB201 edge sets it to none, so the cell stays an NB201 cell.
             edges.append(Edge(index[f"n{old.src}"], index[f"n{old.dst}"], "none"))
-            redraw = redraw or old.op != "none"
+            redraw = True  # the canvas no longer shows it, even when it was `none` already (fuzz finding)
     for e in added:  # after the last edge into the same or an earlier node: keeps DARTS order
         at = max((i + 1 for i, x in enumerate(edges) if x.dst <= e.dst), default=0)
         edges.insert(at, e)

@@ -90,3 +90,29 @@ def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page
         assert cell == RESNET.with_op(next(k for k, e in enumerate(RESNET.edges) if (e.src, e.dst) == (2, 3)),
                                       "nor_conv_3x3")
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_darts_inputs_and_canvas_nodes_are_not_hidden(app_url, new_page) -> None:
+    """QA: DARTS "from" selects were cut off, and the canvas's zoom buttons covered an input node."""
+    from playwright.sync_api import expect
+
+    darts = get_preset("NASNet-A normal cell").cell  # 5 intermediate nodes: "from 6" is the longest
+    page = new_page(f"{app_url}/?cell={quote(darts.to_text(), safe='')}")
+    Session(page, seed=0).settle()
+    boxes = page.get_by_role("combobox", name="input 2 of node 6")
+    expect(boxes).to_have_value("from 1")
+    # The shown value fits its box (no ellipsis, nothing scrolled out of view).
+    for j in (1, 2):
+        for k in range(2, 7):
+            box = page.get_by_role("combobox", name=f"input {j} of node {k}")
+            assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), (j, k)
+    # Every node's centre on the canvas is the node itself, not a control drawn over it.
+    frame = next(f for f in page.frames if "streamlit_flow" in (f.url or ""))
+    covered = frame.evaluate("""() => [...document.querySelectorAll('.react-flow__node')].filter(n => {
+        const r = n.getBoundingClientRect();
+        for (const [x, y] of [[r.left + 3, r.bottom - 3], [r.left + r.width / 2, r.top + r.height / 2]]) {
+            const hit = document.elementFromPoint(x, y);
+            if (hit && !n.contains(hit)) return true;
+        }
+        return false; }).map(n => n.getAttribute('data-id'))""")
+    assert covered == []
