@@ -422,3 +422,17 @@ def test_a_cell_without_a_network_shows_no_parameter_count(warm) -> None:
     at = editor(darts.with_op(0, "nor_conv_3x3").to_text())
     assert not at.exception
     assert metric_values(at)["Params (C = 16)"] == "—"
+
+
+def test_guided_tour_sends_the_three_dags_to_compare(warm) -> None:
+    """User guide, "A lecture in ten minutes", steps 1 and 4, with the default selections."""
+    at = editor()
+    at.button[[b.label for b in at.button].index("▶ Guided tour")].click().run()
+    for step in range(3):
+        if step:
+            at.button[[b.label for b in at.button].index("Next ▶")].click().run()
+        at.button(key=wk(at, "compare")).click().run()
+        assert any("Added to Compare" in s.value for s in at.success)
+    names = [n for n, _ in at.session_state["compare_cells"]]
+    assert names == ["DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"]
+    assert not at.exception
