@@ -436,3 +436,17 @@ def test_guided_tour_sends_the_three_dags_to_compare(warm) -> None:
     names = [n for n, _ in at.session_state["compare_cells"]]
     assert names == ["DAG#1 (sequential)", "DAG#2 (parallel)", "DAG#3 (mixed)"]
     assert not at.exception
+
+
+def test_a_late_canvas_echo_of_the_previous_cell_is_not_read_as_an_edit(warm) -> None:
+    """Found by the browser test of quick tab clicks: DAG#3 → ResNet (same nodes, so the same canvas
+    key); the component's echo of the DAG#3 drawing arrived after ResNet was drawn and was read as
+    edits of ResNet, merging the two cells' edges."""
+    from ui.canvas import cell_to_flow
+
+    dag3, resnet = get_preset("DAG#3 (mixed)").cell, parse_cell(RESNET)
+    at = editor(dag3.to_text())
+    select(at, "preset", "NB201 ResNet cell")
+    late = cell_to_flow(dag3)  # what the component sends back for the DAG#3 drawing
+    _send_canvas(at, late)
+    assert at.session_state["cell"] == resnet and not at.exception

@@ -50,6 +50,14 @@ def _edge_style(op: str) -> tuple[dict, dict]:
     return {"stroke": "#555555", "strokeDasharray": "6 4", "strokeWidth": 2}, {"fill": "#333333"}
 
 
+def drawn_tag(cell: Cell) -> str:
+    """Which cell a canvas state was drawn from. Every node carries it and the component sends it
+    back unchanged, so a value the component sent for an earlier drawing (its echo of the previous
+    cell, arriving after the next one was drawn under the same key) is recognised and not read as
+    an edit of the current cell: read so, it merged two cells' edges."""
+    return hashlib.sha1(cell.to_text().encode()).hexdigest()[:12]
+
+
 def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = None) -> StreamlitFlowState:
     """The canvas state for ``cell``: layered staggered layout, kept positions where given."""
     layout = scaled_positions(cell, DX, DY)
@@ -59,7 +67,7 @@ def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = 
         role = cell.roles[v]
         text = cell.name(v) if role == "intermediate" else f"{cell.name(v)} · {role}"
         nodes.append(StreamlitFlowNode(
-            f"n{v}", positions.get(v, layout[v]), {"content": text}, node_type=_ROLE_TYPE[role],
+            f"n{v}", positions.get(v, layout[v]), {"content": text, "drawn": drawn_tag(cell)}, node_type=_ROLE_TYPE[role],
             source_position="right", target_position="left", connectable=True,
             deletable=role == "intermediate", selectable=True,
             style={"background": _ROLE_COLOR[role], "width": "78px", "fontSize": "13px", "padding": "5px"},
@@ -193,6 +201,9 @@ def canvas_edit(cell: Cell) -> CanvasEdit | None:
     if raw.get("timestamp") == store.get("seen") or "nodes" not in raw or "edges" not in raw:
         return None
     store["seen"] = raw.get("timestamp")
+    tags = {(n.get("data") or {}).get("drawn") for n in raw["nodes"]} - {None}  # new nodes have none
+    if tags != {drawn_tag(cell)}:
+        return None  # sent for another drawing of the canvas (see drawn_tag)
     returned = StreamlitFlowState(
         nodes=[StreamlitFlowNode.from_dict(n) for n in raw["nodes"]],
         edges=[StreamlitFlowEdge.from_dict(e) for e in raw["edges"]],
@@ -205,12 +216,9 @@ def canvas_edit(cell: Cell) -> CanvasEdit | None:
     # A changed node set is renumbered in the cell, so the component's own state (its node ids) no
     # longer matches it, and the component echoes that state once more: read against the new cell,
     # one added node came back twice. Draw such a cell afresh, under a new key.
-    if edit.redraw or edit.cell.roles != cell.roles:
-        store["cell_text"], store["redraw"] = None, True  # draw it again from the cell, under a new key
-    else:
-        # The canvas already shows this cell: keep its key (a new key would reset the viewport).
-        store["cell_text"] = edit.cell.to_text()
-        store["state"] = returned
+    # Draw the new cell from Python (its nodes tagged with it); a new key only when the nodes were
+    # renumbered or the edit was refused, else the same key (a new key would reset the viewport).
+    store["cell_text"], store["redraw"] = None, edit.redraw or edit.cell.roles != cell.roles
     return edit
 
 

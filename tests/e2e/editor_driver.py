@@ -197,14 +197,15 @@ class Session:
 # --- actions ----------------------------------------------------------------------------------------
 
 
-def _choose(s: Session, label: str, option: str) -> None:
-    """Pick ``option`` in the select labelled ``label`` (typing filters long lists)."""
+def _choose(s: Session, label: str, option: str, timeout_ms: int = 3_000) -> None:
+    """Pick ``option`` in the select labelled ``label`` (typing filters long lists). A click can
+    wait for the URL change of the run before it, so deterministic tests pass a longer timeout."""
     box = s.page.get_by_role("combobox", name=label, exact=True)
-    box.click(timeout=3_000)
+    box.click(timeout=timeout_ms)
     opt = s.page.get_by_role("option", name=option, exact=True)
     if not opt.count():
         s.page.keyboard.type(option)
-    opt.click(timeout=3_000)
+    opt.click(timeout=timeout_ms)
 
 
 def _space(s: Session) -> str | None:

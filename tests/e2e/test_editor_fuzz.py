@@ -34,12 +34,12 @@ def test_quick_tab_clicks_after_a_preset_do_not_roll_the_cell_back(app_url, new_
     page = new_page(app_url)
     s = Session(page, seed=0)
     for delay in (300, 100, 0):
-        _choose(s, "Preset", "DAG#3 (mixed)")
+        _choose(s, "Preset", "DAG#3 (mixed)", 20_000)
         page.wait_for_timeout(delay)
         page.get_by_role("tab", name="Paths").click()
         page.wait_for_timeout(delay)
         page.get_by_role("tab", name="NNGP curves").click()
         s.settle()
         assert s.check() == get_preset("DAG#3 (mixed)").cell
-        _choose(s, "Preset", "NB201 ResNet cell")
+        _choose(s, "Preset", "NB201 ResNet cell", 20_000)
         s.settle()
