@@ -19,17 +19,17 @@ from ui.state import (
     MAX_COMPARE,
     SPACES,
     add_to_compare,
-    cell_name,
     compare_cells,
     current_cell,
-    set_cell,
+    load_cell,
+    remove_from_compare,
     space_of,
 )
 from ui.views import cached_space_points
 
 HELP = """
 Up to four cells side by side. Send cells here with **Send to Compare** in the editor, or add a
-preset or a pasted cell below.
+preset or a pasted cell below. The list is in the URL (`?compare=`), so a reload or a link keeps it.
 
 - **Metrics**: paths P, effective depth d̄ and width m̄ (Chen et al.), Shu et al.'s cell width
   and depth, and the NNGP quantities at the chosen K0.
@@ -39,14 +39,15 @@ preset or a pasted cell below.
 """
 
 
-def _add(name: str, cell: Cell) -> None:
-    st.session_state["_compare_msg"] = add_to_compare(name, cell)
+def _add(cell: Cell) -> None:
+    st.session_state["_compare_msg"] = add_to_compare(cell)
 
 
 def _add_preset() -> None:
     name = st.session_state.get("cmp_preset")
     if name:
-        _add(name, get_preset(name).cell)
+        _add(get_preset(name).cell)
+    st.session_state["cmp_preset"] = None  # an empty box again: the next pick of the same preset also adds
 
 
 def _add_paste() -> None:
@@ -56,20 +57,18 @@ def _add_paste() -> None:
         st.session_state["_compare_error"] = str(exc)
         return
     st.session_state.pop("_compare_error", None)
-    _add(cell_name(cell), cell)
-
-
-def _remove(i: int) -> None:
-    compare_cells().pop(i)
+    _add(cell)
 
 
 page_header("Compare cells", HELP)
-editor_cell = current_cell()
+editor_cell = current_cell(url=True)  # reads a ?compare= link and writes the list back (ui.state)
 cells = compare_cells()
+if msg := st.session_state.pop("cell_error", None):
+    st.error(msg)
 
 with st.container(border=True):
     a1, a2, a3 = st.columns([1, 1.2, 1.6], vertical_alignment="bottom")
-    a1.button("Add the editor's cell", on_click=_add, args=(cell_name(editor_cell), editor_cell))
+    a1.button("Add the editor's cell", on_click=_add, args=(editor_cell,))
     a2.selectbox("Preset", [p.name for p in PRESETS], index=None, key="cmp_preset", placeholder="Add a preset…",
                  on_change=_add_preset)
     with a3:
@@ -94,9 +93,11 @@ if cells:
             st.plotly_chart(graph_figure(cell, height=240), key=f"cmp_graph_{i}", config={"displayModeBar": False})
             b1, b2 = st.columns(2)
             if b1.button("Open in editor", key=f"cmp_open_{i}", width="stretch"):
-                set_cell(cell, url=False)
+                load_cell(cell)
                 st.switch_page("pages/editor.py")
-            b2.button("Remove", key=f"cmp_rm_{i}", on_click=_remove, args=(i,), width="stretch")
+            # Buttons name their cell, not its position: a click drawn for an older list removes
+            # the cell it showed, or nothing.
+            b2.button("Remove", key=f"cmp_rm_{i}", on_click=remove_from_compare, args=(cell,), width="stretch")
 
     st.subheader("Metrics")
     table = pd.DataFrame({

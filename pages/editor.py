@@ -35,14 +35,18 @@ from explorer.theory.variants import MODES, adapt, random_variants, variant_tabl
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
 from ui.state import (
-    SPACE_DEFAULTS,
     SPACES,
     add_to_compare,
-    cell_name,
     current_cell,
-    fits_space,
+    editor_space,
+    is_current,
+    load_cell,
+    preset_of,
+    rev,
     set_cell,
-    space_of,
+    set_space,
+    sync_url,
+    wkey,
 )
 from ui.views import cached_space_points
 
@@ -58,7 +62,8 @@ Pick a search space and a preset, paste a cell, or draw one; every number below 
   width sums, over intermediate nodes, the share of their inputs that come from the cell's inputs.
 - **Canvas**: drag from a node's right handle to another node's left handle to add an edge;
   right-click an edge to delete it or edit its op (the label must name an op); right-click the
-  background to add a node (type `input` to add an input node); drag nodes to tidy up.
+  background to add a node (type `input` to add an input node); drag nodes to tidy up; scroll to
+  zoom and drag the background to pan.
   In an NB201 cell a deleted edge becomes `none`.
 - **Edge ops** (right of the canvas) edits the same cell with plain selects; both stay in step.
 - The URL holds the cell, so a link reproduces this view. Turn on **Teach** in the sidebar for the
@@ -70,7 +75,10 @@ MAX_TABLE_EDGES = 80  # the free-DAG table lists at most this many edges (bigger
 MAX_PATH_ROWS = 200
 
 
-# --- state changes (widget callbacks: they run before the script, so everything below sees them) ---
+# --- transitions: widget callbacks (they run before the script, so everything below sees them) -----
+# Each takes the revision its widget was drawn for (ui.state.wkey) and does nothing when the state
+# has moved on since: a value drawn for an older cell (a second quick click, a select still showing
+# the previous cell) must not be applied to the current one.
 
 
 def _error(where: str, message: str) -> None:
@@ -81,106 +89,93 @@ def _clear_error(where: str) -> None:
     st.session_state.setdefault("_errors", {}).pop(where, None)
 
 
-def _apply(make: Callable[[], Cell], where: str) -> None:
-    """Run an edit; a ``CellError`` is shown next to the input it came from, the cell is kept."""
+def _apply(drawn: int, make: Callable[[], Cell], where: str, *, load: bool = False) -> None:
+    """Run an edit of the cell drawn at revision ``drawn``; a ``CellError`` is shown next to the
+    input it came from and the cell is kept. ``load`` opens the result in its own space."""
+    if not is_current(drawn):
+        return
     try:
         cell = make()
     except CellError as exc:
         _error(where, str(exc))
         return
     _clear_error(where)
-    set_cell(cell)
+    (load_cell if load else set_cell)(cell)
 
 
-def _on_space() -> None:
-    space = st.session_state["space"]
-    if not fits_space(st.session_state["cell"], space):
-        set_cell(get_preset(SPACE_DEFAULTS[space]).cell)
+def _value(key: str):
+    return st.session_state.get(key)
 
 
-def _on_preset() -> None:
-    name = st.session_state.get("preset")
-    if name:
-        set_cell(get_preset(name).cell)
+def _on_space(drawn: int, key: str) -> None:
+    if is_current(drawn) and _value(key) in SPACES:
+        set_space(_value(key))
+
+
+def _on_preset(drawn: int, key: str) -> None:
+    if is_current(drawn) and (name := _value(key)):
+        load_cell(get_preset(name).cell)
         st.session_state["tour_step"] = None
 
 
-def _on_paste() -> None:
-    _apply(lambda: parse_cell(st.session_state.get("paste", "")), "paste")
+def _on_paste(drawn: int) -> None:
+    _apply(drawn, lambda: parse_cell(st.session_state.get("paste", "")), "paste", load=True)
 
 
-def _on_upload() -> None:
+def _on_upload(drawn: int) -> None:
     upload = st.session_state.get("upload")
     if upload is not None:
-        _apply(lambda: parse_cell(upload.getvalue()), "upload")
+        _apply(drawn, lambda: parse_cell(upload.getvalue()), "upload", load=True)
 
 
-def _on_nb201_op(i: int, j: int) -> None:
-    cell = st.session_state["cell"]
-    k = next(k for k, e in enumerate(cell.edges) if (e.src, e.dst) == (i, j))
-    _apply(lambda: cell.with_op(k, st.session_state[f"nb201_op_{i}{j}"]), "table")
+def _on_op(drawn: int, k: int, key: str) -> None:
+    """Edge ``k`` of the drawn cell takes the op chosen in the select ``key`` (NB201 and free DAG)."""
+    _apply(drawn, lambda: st.session_state["cell"].with_op(k, _value(key)), "table")
 
 
-def _on_darts() -> None:
-    cell = st.session_state["cell"]
-    n_mid = len(cell.intermediates)
-    pairs = [(st.session_state[f"darts_op_{k}_{j}"], st.session_state[f"darts_in_{k}_{j}"])
-             for k in range(2, 2 + n_mid) for j in range(2)]
-    _apply(lambda: Cell.from_genotype_pairs(pairs, sorted(st.session_state["darts_concat"])), "table")
-
-
-def _on_dag_op(k: int) -> None:
-    cell = st.session_state["cell"]
-    _apply(lambda: cell.with_op(k, st.session_state[f"dag_op_{k}"]), "table")
-
-
-def _on_dag_remove_edge(k: int) -> None:
-    cell = st.session_state["cell"]
-    _apply(lambda: cell.remove_edge(k), "table")
-
-
-def _on_dag_add_edge() -> None:
-    cell = st.session_state["cell"]
+def _on_darts(drawn: int, n_mid: int) -> None:
     s = st.session_state
-    _apply(lambda: cell.add_edge(int(s["dag_new_src"]), int(s["dag_new_dst"]), s["dag_new_op"]), "table")
+
+    def rewired() -> Cell:
+        pairs = [(s[wkey(f"darts_op_{k}_{j}")], s[wkey(f"darts_in_{k}_{j}")])
+                 for k in range(2, 2 + n_mid) for j in range(2)]
+        return Cell.from_genotype_pairs(pairs, sorted(s[wkey("darts_concat")]))
+
+    _apply(drawn, rewired, "table")
 
 
-def _on_dag_add_node(role: str) -> None:
-    cell = st.session_state["cell"]
-    _apply(lambda: cell.add_node(role), "table")
+def _on_dag_remove_edge(drawn: int, k: int) -> None:
+    _apply(drawn, lambda: st.session_state["cell"].remove_edge(k), "table")
 
 
-def _on_dag_remove_node() -> None:
-    cell = st.session_state["cell"]
-    _apply(lambda: cell.remove_node(int(st.session_state["dag_rm_node"])), "table")
+def _on_dag_add_edge(drawn: int) -> None:
+    s = st.session_state
+    _apply(drawn, lambda: s["cell"].add_edge(int(s[wkey("dag_new_src")]), int(s[wkey("dag_new_dst")]),
+                                             s[wkey("dag_new_op")]), "table")
 
 
-def _on_open(cell: Cell) -> None:
-    set_cell(cell)
+def _on_dag_add_node(drawn: int, role: str) -> None:
+    _apply(drawn, lambda: st.session_state["cell"].add_node(role), "table")
+
+
+def _on_dag_remove_node(drawn: int) -> None:
+    _apply(drawn, lambda: st.session_state["cell"].remove_node(int(_value(wkey("dag_rm_node")))), "table")
+
+
+def _on_open(drawn: int, cell: Cell) -> None:
+    _apply(drawn, lambda: cell, "table", load=True)
 
 
 def _on_tour(step: int | None) -> None:
+    # Tour buttons name their step, not an edit of the drawn cell: never stale.
     st.session_state["tour_step"] = step
     if step is not None:
-        set_cell(get_preset(TOUR[step]).cell)
-        st.session_state["preset"] = TOUR[step]
+        load_cell(get_preset(TOUR[step]).cell)
 
 
-def _on_compare(cell: Cell) -> None:
-    st.session_state["_compare_msg"] = add_to_compare(cell_name(cell), cell)
-
-
-@st.fragment
-def _canvas_fragment() -> None:
-    """The canvas reruns on its own: its echo after every redraw (the component sends its state back
-    when it mounts) then costs a canvas run, not a page run. An edit made on it reruns the page."""
-    edit = canvas_edit(st.session_state["cell"])
-    if edit is not None and (edit.changed or edit.redraw):
-        if edit.changed:
-            set_cell(edit.cell)
-        st.session_state["_canvas_notes"] = edit.messages
-        st.rerun(scope="app")
-    show_canvas(st.session_state["cell"])
+def _on_compare(drawn: int) -> None:
+    if is_current(drawn):
+        st.session_state["_compare_msg"] = add_to_compare(st.session_state["cell"])
 
 
 def _remember(key: str) -> None:
@@ -188,50 +183,24 @@ def _remember(key: str) -> None:
     st.session_state[key.removeprefix("w_")] = st.session_state[key]
 
 
-# --- widget sync: the table widgets show the current cell after any change -------------------------
+# --- page: the state is settled first (link, back/forward, canvas edit), then everything is drawn
+# from it in one pass ------------------------------------------------------------------------------
 
-
-def _sync_widgets(cell: Cell) -> None:
-    s = st.session_state
-    text = cell.to_text()
-    if s.get("_synced") == text:
-        return
-    s["_synced"] = text
-    if "space" in s and not fits_space(cell, s["space"]):
-        s["_space_note"] = (f"This cell no longer fits {SPACES[s['space']]}: it is edited as "
-                            f"{SPACES[space_of(cell)]} now.")
-    if "space" not in s or not fits_space(cell, s["space"]):
-        s["space"] = space_of(cell)
-    if s.get("preset") and get_preset(s["preset"]).cell != cell:
-        s["preset"] = None
-    if cell.kind == "nb201":
-        for e in cell.edges:
-            s[f"nb201_op_{e.src}{e.dst}"] = e.op
-    if cell.kind == "darts":
-        pairs, concat = cell.to_genotype_pairs()
-        for idx, (op, src) in enumerate(pairs):
-            k, j = 2 + idx // 2, idx % 2
-            s[f"darts_op_{k}_{j}"], s[f"darts_in_{k}_{j}"] = op, src
-        s["darts_concat"] = concat
-    for k, e in enumerate(cell.edges[:MAX_TABLE_EDGES]):
-        s[f"dag_op_{k}"] = e.op
-
-
-# --- page ------------------------------------------------------------------------------------------
-
-cell = current_cell(url=True)
-page_header("Cell editor", HELP)
-if msg := st.session_state.pop("cell_error", None):
-    st.error(msg)
-
-# An edit drawn on the canvas arrives with this run: apply it before anything is drawn.
+cell = current_cell()
+# An edit drawn on the canvas arrives with this run (the component has no callback): apply it
+# before anything is drawn, so the metrics, the table, the URL and the sidebar all show it.
 edit = canvas_edit(cell)
 if edit is not None and edit.changed:
     set_cell(edit.cell)
     cell = edit.cell
-canvas_notes = (edit.messages if edit is not None else []) + st.session_state.pop("_canvas_notes", [])
+sync_url()
+canvas_notes = edit.messages if edit is not None else []
+space = editor_space()
+drawn = rev()
 
-_sync_widgets(cell)
+page_header("Cell editor", HELP)
+if msg := st.session_state.pop("cell_error", None):
+    st.error(msg)
 errors = st.session_state.setdefault("_errors", {})
 
 # Containers in page order, filled in script order: the metrics go out first so an edit shows
@@ -240,7 +209,6 @@ load_box = st.container(border=True)
 tour_box = st.container()
 k0 = float(st.session_state.get("k0", DEFAULT_K0))
 m = metrics(cell, k0)
-space = st.session_state["space"]
 box_space = space if space != "dag" else None
 inside = None
 if box_space and m.effective_depth is not None:
@@ -254,9 +222,13 @@ with st.container():
     cols[3].metric("Cell width (Shu)", f"{m.cell_width:g}c")
     cols[4].metric("Cell depth (Shu)", "—" if m.cell_depth is None else m.cell_depth)
     channels = int(st.session_state.get("channels", 16))
-    cols[5].metric(f"Params (C = {channels})", f"{cell_parameter_count(cell, channels):,}",
-                   help=f"One cell's edge ops realised as a {network_kind(cell)} cell with {channels} "
-                        "channels (MLP: width); change the width under Graph & downloads.")
+    try:
+        params, params_help = f"{cell_parameter_count(cell, channels):,}", (
+            f"One cell's edge ops realised as a {network_kind(cell)} cell with {channels} channels (MLP: "
+            "width); change the width under Graph & downloads.")
+    except CellError as exc:  # e.g. a DARTS-shaped cell with an op DARTS networks lack (found by the fuzz test)
+        params, params_help = "—", f"No network for this cell: {exc}"
+    cols[5].metric(f"Params (C = {channels})", params, help=params_help)
     if box_space is None:
         cols[6].metric("In d̄/m̄ box", "—", help="A free DAG has no search-space box; pick a space.")
     else:
@@ -267,31 +239,39 @@ with st.container():
     for w in m.warnings:
         st.warning(w)
     c_msg, c_btn = st.columns([5, 1])
-    c_btn.button("Send to Compare ⚖️", on_click=_on_compare, args=(cell,), width="stretch")
+    c_btn.button("Send to Compare ⚖️", key=wkey("compare"), on_click=_on_compare, args=(drawn,), width="stretch")
     if msg := st.session_state.pop("_compare_msg", None):
         c_msg.success(msg)
 
-# --- the edge-op table ---
+# --- the edge-op table: every widget shows the cell (index=...) under a key of this revision ---
 
 def _table_nb201() -> None:
     grid = st.columns(2)
     for n, (i, j) in enumerate(NB201_EDGES):
-        grid[n % 2].selectbox(f"{i} → {j}", NB201_OPS, key=f"nb201_op_{i}{j}", on_change=_on_nb201_op, args=(i, j))
+        k = next(k for k, e in enumerate(cell.edges) if (e.src, e.dst) == (i, j))
+        key = wkey(f"nb201_op_{i}{j}")
+        ops = list(dict.fromkeys([*NB201_OPS, cell.edges[k].op]))  # an NB201-shaped cell may use other ops
+        grid[n % 2].selectbox(f"{i} → {j}", ops, index=ops.index(cell.edges[k].op), key=key,
+                              on_change=_on_op, args=(drawn, k, key))
 
 
 def _table_darts() -> None:
     n_mid = len(cell.intermediates)
     pool = list(DARTS_OPS) + sorted({e.op for e in cell.edges if e.op not in DARTS_OPS and e.op != "concat"})
+    pairs, concat = cell.to_genotype_pairs()
     for k in range(2, 2 + n_mid):
+        st.markdown(f"**node {k}**")
         for j in range(2):
-            c_node, c_in, c_op = st.columns([0.9, 1.1, 2.2], vertical_alignment="center")
-            if j == 0:
-                c_node.markdown(f"**node {k}**")
-            c_in.selectbox(f"input {j + 1} of node {k}", list(range(k)), key=f"darts_in_{k}_{j}",
-                           on_change=_on_darts, format_func=lambda v: f"from {v}", label_visibility="collapsed")
-            c_op.selectbox(f"op {j + 1} of node {k}", pool, key=f"darts_op_{k}_{j}", on_change=_on_darts,
+            op, src = pairs[2 * (k - 2) + j]
+            # The input select gets a column wide enough for "from 5" (it was cut off at 1.1 of 4.2).
+            c_in, c_op = st.columns([1.3, 2.2], vertical_alignment="center")
+            c_in.selectbox(f"input {j + 1} of node {k}", list(range(k)), index=src, key=wkey(f"darts_in_{k}_{j}"),
+                           on_change=_on_darts, args=(drawn, n_mid), format_func=lambda v: f"from {v}",
                            label_visibility="collapsed")
-    st.multiselect("The output concatenates", list(range(2, 2 + n_mid)), key="darts_concat", on_change=_on_darts)
+            c_op.selectbox(f"op {j + 1} of node {k}", pool, index=pool.index(op), key=wkey(f"darts_op_{k}_{j}"),
+                           on_change=_on_darts, args=(drawn, n_mid), label_visibility="collapsed")
+    st.multiselect("The output concatenates", list(range(2, 2 + n_mid)), default=concat, key=wkey("darts_concat"),
+                   on_change=_on_darts, args=(drawn, n_mid))
 
 
 def _table_dag() -> None:
@@ -302,53 +282,60 @@ def _table_dag() -> None:
         c1, c2, c3 = st.columns([1, 3, 0.6], vertical_alignment="center")
         c1.markdown(f"`{e.src} → {e.dst}`")
         options = list(EDGE_OPS) if e.op != "concat" else ["concat"]
-        c2.selectbox(f"op of edge {k}", options, key=f"dag_op_{k}", on_change=_on_dag_op, args=(k,),
-                     label_visibility="collapsed")
-        c3.button("✕", key=f"dag_rm_{k}", on_click=_on_dag_remove_edge, args=(k,), help=f"remove edge {e.src} → {e.dst}")
+        key = wkey(f"dag_op_{k}")
+        c2.selectbox(f"op of edge {k}", options, index=options.index(e.op), key=key, on_change=_on_op,
+                     args=(drawn, k, key), label_visibility="collapsed")
+        c3.button("✕", key=wkey(f"dag_rm_{k}"), on_click=_on_dag_remove_edge, args=(drawn, k),
+                  help=f"remove edge {e.src} → {e.dst}")
     with st.container(border=True):
         st.markdown("**Add an edge**")
         c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
         nodes = list(range(cell.n_nodes))
-        c1.selectbox("from", [v for v in nodes if v != cell.output], key="dag_new_src")
-        c2.selectbox("to", [v for v in nodes if cell.roles[v] != "input"], key="dag_new_dst")
-        if st.session_state.get("dag_new_op") not in EDGE_OPS:
-            st.session_state["dag_new_op"] = default_op(cell)
-        c3.selectbox("op", EDGE_OPS, key="dag_new_op")
-        st.button("Add edge", on_click=_on_dag_add_edge, width="stretch")
+        c1.selectbox("from", [v for v in nodes if v != cell.output], key=wkey("dag_new_src"))
+        c2.selectbox("to", [v for v in nodes if cell.roles[v] != "input"], key=wkey("dag_new_dst"))
+        c3.selectbox("op", EDGE_OPS, index=EDGE_OPS.index(default_op(cell)), key=wkey("dag_new_op"))
+        st.button("Add edge", key=wkey("dag_add_edge"), on_click=_on_dag_add_edge, args=(drawn,), width="stretch")
     with st.container(border=True):
         st.markdown("**Nodes**")
         c1, c2 = st.columns(2)
-        c1.button("+ intermediate node", on_click=_on_dag_add_node, args=("intermediate",), width="stretch")
-        c2.button("+ input node", on_click=_on_dag_add_node, args=("input",), width="stretch")
+        c1.button("+ intermediate node", key=wkey("dag_add_mid"), on_click=_on_dag_add_node,
+                  args=(drawn, "intermediate"), width="stretch")
+        c2.button("+ input node", key=wkey("dag_add_in"), on_click=_on_dag_add_node, args=(drawn, "input"),
+                  width="stretch")
         c1, c2 = st.columns(2, vertical_alignment="bottom")
-        c1.selectbox("node to remove", [v for v in range(cell.n_nodes) if v != cell.output], key="dag_rm_node")
-        c2.button("Remove node", on_click=_on_dag_remove_node, width="stretch")
+        c1.selectbox("node to remove", [v for v in range(cell.n_nodes) if v != cell.output], key=wkey("dag_rm_node"))
+        c2.button("Remove node", key=wkey("dag_rm_node_btn"), on_click=_on_dag_remove_node, args=(drawn,),
+                  width="stretch")
 
 
 with load_box:
     c_space, c_preset, c_paste = st.columns([1, 1.2, 1.3])
     with c_space:
-        st.selectbox("Search space", list(SPACES), format_func=SPACES.get, key="space", on_change=_on_space)
-        if st.session_state["space"] == "dag":
+        st.selectbox("Search space", list(SPACES), index=list(SPACES).index(space), format_func=SPACES.get,
+                     key=wkey("space"), on_change=_on_space, args=(drawn, wkey("space")))
+        if space == "dag":
             st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
         if note := st.session_state.pop("_space_note", None):
             st.info(note)
     with c_preset:
-        st.selectbox("Preset", [p.name for p in PRESETS], index=None, key="preset", on_change=_on_preset,
-                     placeholder="Pick a preset cell…")
-        if st.session_state.get("preset"):
-            p = get_preset(st.session_state["preset"])
+        names = [p.name for p in PRESETS]
+        preset = preset_of(cell)  # the box shows the preset the cell is, whichever way it got here
+        st.selectbox("Preset", names, index=None if preset is None else names.index(preset), key=wkey("preset"),
+                     on_change=_on_preset, args=(drawn, wkey("preset")), placeholder="Pick a preset…")
+        if preset is not None:
+            p = get_preset(preset)
             st.caption(f"{p.description}  \n**Source:** {p.source}")
     with c_paste:
         with st.expander("Paste or upload a cell", expanded="paste" in errors or "upload" in errors):
             st.text_area("NB201 arch string, DARTS genotype, or cell JSON", key="paste", height=68,
                          placeholder="|nor_conv_3x3~0|+|none~0|skip_connect~1|+|…")
-            st.button("Load pasted cell", on_click=_on_paste)
+            st.button("Load pasted cell", on_click=_on_paste, args=(drawn,))
             if "paste" in errors:
                 st.error(errors["paste"], icon="⚠️")
             # A cell is at most 100,000 characters, so 1 MB is ample; the server's limit may be lower.
             st.file_uploader("…or a cell JSON file (as downloaded under Graph & downloads)", type=["json"],
-                             key="upload", on_change=_on_upload, max_upload_size=min(1, get_settings().max_upload_mb))
+                             key="upload", on_change=_on_upload, args=(drawn,),
+                             max_upload_size=min(1, get_settings().max_upload_mb))
             if "upload" in errors:
                 st.error(errors["upload"], icon="⚠️")
         if st.session_state.get("tour_step") is None:
@@ -381,7 +368,9 @@ with left:
     st.subheader("Draw")
     for note in canvas_notes:
         st.warning(note)
-    _canvas_fragment()
+    # Not a fragment: a fragment run racing a page run (a tab click right after an edit) rolled the
+    # cell back and logged "Multiple different fragmentIds"; the canvas's echo now costs a page run.
+    show_canvas(cell)
 
 if teaching():
     with st.container(border=True):
@@ -488,7 +477,7 @@ if tab_variants.open:
         o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
         pick = o1.selectbox("Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick")
         chosen = next((r.cell for r in rows if r.label == pick), None)
-        o2.button("Open", on_click=_on_open, args=(chosen,), disabled=chosen is None, key="variant_open")
+        o2.button("Open", on_click=_on_open, args=(drawn, chosen), disabled=chosen is None, key="variant_open")
         with st.container(border=True):
             a = variant_table(adapted, [])[0]
             st.markdown(
@@ -496,6 +485,6 @@ if tab_variants.open:
                 f"the input nodes only (Shu et al. Sec. 5). Width {a.cell_width:g}c, depth "
                 f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, m̄ {fmt(a.effective_width)}."
             )
-            st.button("Adapt this cell", on_click=_on_open, args=(adapted,), disabled=adapted == cell, key="adapt")
+            st.button("Adapt this cell", on_click=_on_open, args=(drawn, adapted), disabled=adapted == cell, key="adapt")
             if adapted.warnings:
                 st.caption("After adapting: " + "; ".join(adapted.warnings))

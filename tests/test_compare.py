@@ -61,3 +61,37 @@ def test_open_in_editor_switches_page_with_the_cell() -> None:
     assert not at.exception
     assert at.session_state["cell"] == get_preset("DAG#3 (mixed)").cell
     assert {m.label: m.value for m in at.metric}["Effective width m̄"] == "2.4"
+
+
+def test_the_compare_list_is_in_the_url_and_survives_a_reload() -> None:
+    """QA: Compare's list was lost on reload and was not in the URL."""
+    import json
+
+    names = ("DAG#1 (sequential)", "NB201 all-skip", "DARTS-V2 normal cell")
+    at = AppTest.from_file(COMPARE, default_timeout=60).run()
+    for name in names:
+        at.selectbox(key="cmp_preset").select(name).run()
+    qp = at.query_params["compare"]
+    texts = json.loads(qp[0] if isinstance(qp, list) else qp)
+    assert texts == [get_preset(n).cell.to_text() for n in names]
+    assert at.selectbox(key="cmp_preset").value is None  # ready for the next pick
+
+    reloaded = AppTest.from_file(COMPARE, default_timeout=60)  # a new session on the same URL
+    reloaded.query_params["compare"] = json.dumps(texts)
+    reloaded.run()
+    assert not reloaded.exception
+    assert [c for _, c in reloaded.session_state["compare_cells"]] == [get_preset(n).cell for n in names]
+    assert [n for n, _ in reloaded.session_state["compare_cells"]] == list(names)
+
+    reloaded.button(key="cmp_rm_0").click().run()
+    qp = reloaded.query_params["compare"]
+    assert json.loads(qp[0] if isinstance(qp, list) else qp) == texts[1:]
+
+
+def test_a_bad_compare_link_says_so() -> None:
+    at = AppTest.from_file(COMPARE, default_timeout=60)
+    at.query_params["compare"] = '["|not a cell"]'
+    at.run()
+    assert not at.exception
+    assert at.session_state["compare_cells"] == []
+    assert any("Compare list in the link could not be read" in e.value for e in at.error)

@@ -51,6 +51,14 @@ def _edge_style(op: str) -> tuple[dict, dict]:
     return {"stroke": "#555555", "strokeDasharray": "6 4", "strokeWidth": 2}, {"fill": "#333333"}
 
 
+def drawn_tag(cell: Cell) -> str:
+    """Which cell a canvas state was drawn from. Every node carries it and the component sends it
+    back unchanged, so a value the component sent for an earlier drawing (its echo of the previous
+    cell, arriving after the next one was drawn under the same key) is recognised and not read as
+    an edit of the current cell: read so, it merged two cells' edges."""
+    return hashlib.sha1(cell.to_text().encode()).hexdigest()[:12]
+
+
 def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = None) -> StreamlitFlowState:
     """The canvas state for ``cell``: layered staggered layout, kept positions where given."""
     layout = scaled_positions(cell, DX, DY)
@@ -60,7 +68,7 @@ def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = 
         role = cell.roles[v]
         text = cell.name(v) if role == "intermediate" else f"{cell.name(v)} · {role}"
         nodes.append(StreamlitFlowNode(
-            f"n{v}", positions.get(v, layout[v]), {"content": text}, node_type=_ROLE_TYPE[role],
+            f"n{v}", positions.get(v, layout[v]), {"content": text, "drawn": drawn_tag(cell)}, node_type=_ROLE_TYPE[role],
             source_position="right", target_position="left", connectable=True,
             deletable=role == "intermediate", selectable=True,
             style={"background": _ROLE_COLOR[role], "width": "78px", "fontSize": "13px", "padding": "5px"},
@@ -160,7 +168,7 @@ def flow_to_cell(state: StreamlitFlowState, cell: Cell) -> CanvasEdit:
         elif cell.kind == "nb201" and f"n{old.src}" in index and f"n{old.dst}" in index:
             # Deleting an NB201 edge sets it to none, so the cell stays an NB201 cell.
             edges.append(Edge(index[f"n{old.src}"], index[f"n{old.dst}"], "none"))
-            redraw = redraw or old.op != "none"
+            redraw = True  # the canvas no longer shows it, even when it was `none` already (fuzz finding)
     for e in added:  # after the last edge into the same or an earlier node: keeps DARTS order
         at = max((i + 1 for i, x in enumerate(edges) if x.dst <= e.dst), default=0)
         edges.insert(at, e)
@@ -194,6 +202,9 @@ def canvas_edit(cell: Cell) -> CanvasEdit | None:
     if raw.get("timestamp") == store.get("seen") or "nodes" not in raw or "edges" not in raw:
         return None
     store["seen"] = raw.get("timestamp")
+    tags = {(n.get("data") or {}).get("drawn") for n in raw["nodes"]} - {None}  # new nodes have none
+    if tags != {drawn_tag(cell)}:
+        return None  # sent for another drawing of the canvas (see drawn_tag)
     returned = StreamlitFlowState(
         nodes=[StreamlitFlowNode.from_dict(n) for n in raw["nodes"]],
         edges=[StreamlitFlowEdge.from_dict(e) for e in raw["edges"]],
@@ -206,12 +217,9 @@ def canvas_edit(cell: Cell) -> CanvasEdit | None:
     # A changed node set is renumbered in the cell, so the component's own state (its node ids) no
     # longer matches it, and the component echoes that state once more: read against the new cell,
     # one added node came back twice. Draw such a cell afresh, under a new key.
-    if edit.redraw or edit.cell.roles != cell.roles:
-        store["cell_text"], store["redraw"] = None, True  # draw it again from the cell, under a new key
-    else:
-        # The canvas already shows this cell: keep its key (a new key would reset the viewport).
-        store["cell_text"] = edit.cell.to_text()
-        store["state"] = returned
+    # Draw the new cell from Python (its nodes tagged with it); a new key only when the nodes were
+    # renumbered or the edit was refused, else the same key (a new key would reset the viewport).
+    store["cell_text"], store["redraw"] = None, edit.redraw or edit.cell.roles != cell.roles
     return edit
 
 
@@ -238,7 +246,9 @@ def show_canvas(cell: Cell, height: int = 430) -> None:
         store["state"] = cell_to_flow(cell, kept)
         store["cell_text"] = text
     streamlit_flow(
-        store["key"], store["state"], height=height, fit_view=True, show_controls=True,
+        # No zoom buttons: React Flow puts them over the bottom-left corner, where the input nodes
+        # are (they covered one in narrow windows). Wheel zoom and background drag remain.
+        store["key"], store["state"], height=height, fit_view=True, show_controls=False,
         allow_new_edges=True, enable_pane_menu=True, enable_node_menu=True, enable_edge_menu=True,
         hide_watermark=True, min_zoom=0.3,
     )

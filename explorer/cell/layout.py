@@ -21,7 +21,12 @@ from explorer.cell.model import Cell
 SHIFTS = (0.0, 0.5, -0.5, 0.25, -0.25, 0.75, -0.75)  # vertical shifts of a layer to try, in rows
 MAX_TUNED_NODES = 16
 GOOD_CLEARANCE = 0.3  # rows between a node and any straight edge not its own: good enough
-GOOD_LABEL_GAP = 0.3  # rows between two edges' midpoints (their labels): good enough
+# An edge label is a wide, flat box at its edge's midpoint: about 0.7 layers wide and 0.12 rows high
+# on the canvas (DX = 150, DY = 190 px; labels up to ~100 x 22 px). Two labels are apart when their
+# midpoints differ by one box in x or in y; a plain distance in rows let labels half a layer apart
+# on one height overlap (DARTS cells).
+LABEL_W, LABEL_H = 0.7, 0.12
+GOOD_LABEL_GAP = 1.0  # in label boxes: two labels just do not overlap
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,10 @@ def _positions(lay: dict[int, int], shifts: dict[int, float]) -> dict[int, Posit
     for layer, nodes in by_layer.items():
         nodes.sort()
         for row, v in enumerate(nodes):
-            positions[v] = Position(layer, float(layer), row - (len(nodes) - 1) / 2 + shifts.get(layer, 0.0))
+            # Odd layers spread their rows wider: with equal spacing in two neighbouring layers the
+            # crossing edges a → d, b → c of a parallelogram share a midpoint and so a label spot.
+            spread = 1.0 + 0.3 * (layer % 2)
+            positions[v] = Position(layer, float(layer), (row - (len(nodes) - 1) / 2) * spread + shifts.get(layer, 0.0))
     return positions
 
 
@@ -75,14 +83,15 @@ def clearance(cell: Cell, positions: dict[int, Position]) -> float:
 
 
 def label_gap(cell: Cell, positions: dict[int, Position]) -> float:
-    """The smallest distance between the midpoints of two edges with different ends (inf if fewer
-    than two): edge labels sit there. A zigzag 0, 1, 2, 3 makes a parallelogram, whose diagonals
+    """The smallest distance, in label boxes, between the midpoints of two edges with different ends
+    (inf if fewer than two): edge labels sit there; below 1 two labels overlap. A zigzag 0, 1, 2, 3 makes a parallelogram, whose diagonals
     0 → 3 and 1 → 2 cross at their midpoints: one label would hide the other."""
     pairs = sorted({(e.src, e.dst) for e in cell.edges})
     if len(pairs) < 2:
         return float("inf")
-    mid = np.array([[(positions[a].x + positions[b].x) / 2, (positions[a].y + positions[b].y) / 2] for a, b in pairs])
-    dist = np.linalg.norm(mid[:, None, :] - mid[None, :, :], axis=-1)
+    mid = np.array([[(positions[a].x + positions[b].x) / 2 / LABEL_W, (positions[a].y + positions[b].y) / 2 / LABEL_H]
+                    for a, b in pairs])
+    dist = np.abs(mid[:, None, :] - mid[None, :, :]).max(axis=-1)  # in label boxes (Chebyshev)
     dist[np.diag_indices(len(pairs))] = np.inf
     return float(dist.min())
 

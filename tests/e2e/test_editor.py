@@ -11,6 +11,7 @@ import pytest
 from explorer.cell.presets import get_preset
 from tests.conftest import REPO
 from tests.e2e.conftest import run_streamlit, wait_idle
+from tests.e2e.editor_driver import Session
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +82,7 @@ def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page
 
     select_option(page, "2 → 3", "nor_conv_3x3")  # a rerun between drawing the button and the click
     expect(metric(page, "Effective depth d̄")).to_have_text("1.5", timeout=15_000)
-    wait_idle(page)
+    Session(page, seed=0).settle()  # the canvas echoes its new state with one more run: let it end
     for label, parse in (("Cell JSON", parse_cell), ("NB201 arch string", parse_cell)):
         with page.expect_download(timeout=30_000) as info:
             page.get_by_role("button", name=label).click()
@@ -89,3 +90,29 @@ def test_downloads_are_made_on_click_and_hold_the_current_cell(app_url, new_page
         assert cell == RESNET.with_op(next(k for k, e in enumerate(RESNET.edges) if (e.src, e.dst) == (2, 3)),
                                       "nor_conv_3x3")
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_darts_inputs_and_canvas_nodes_are_not_hidden(app_url, new_page) -> None:
+    """QA: DARTS "from" selects were cut off, and the canvas's zoom buttons covered an input node."""
+    from playwright.sync_api import expect
+
+    darts = get_preset("NASNet-A normal cell").cell  # 5 intermediate nodes: "from 6" is the longest
+    page = new_page(f"{app_url}/?cell={quote(darts.to_text(), safe='')}")
+    Session(page, seed=0).settle()
+    boxes = page.get_by_role("combobox", name="input 2 of node 6")
+    expect(boxes).to_have_value("from 1")
+    # The shown value fits its box (no ellipsis, nothing scrolled out of view).
+    for j in (1, 2):
+        for k in range(2, 7):
+            box = page.get_by_role("combobox", name=f"input {j} of node {k}")
+            assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), (j, k)
+    # Every node's centre on the canvas is the node itself, not a control drawn over it.
+    frame = next(f for f in page.frames if "streamlit_flow" in (f.url or ""))
+    covered = frame.evaluate("""() => [...document.querySelectorAll('.react-flow__node')].filter(n => {
+        const r = n.getBoundingClientRect();
+        for (const [x, y] of [[r.left + 3, r.bottom - 3], [r.left + r.width / 2, r.top + r.height / 2]]) {
+            const hit = document.elementFromPoint(x, y);
+            if (hit && !n.contains(hit)) return true;
+        }
+        return false; }).map(n => n.getAttribute('data-id'))""")
+    assert covered == []
