@@ -8,6 +8,7 @@ import streamlit as st
 from explorer.cell.diff import edge_diff
 from explorer.cell.model import Cell, parse_cell
 from explorer.cell.presets import PRESETS, get_preset
+from explorer.cell.spaces import ENUMERABLE, SPACES, space_of
 from explorer.core.errors import CellError
 from explorer.figures.cells import K0_GRID, Mark, NamedCurves, graph_figure, nngp_figure, space_scatter
 from explorer.theory.curves import kernel_curves
@@ -17,13 +18,11 @@ from explorer.theory.teaching import claims
 from ui.common import fmt, page_header, teaching
 from ui.state import (
     MAX_COMPARE,
-    SPACES,
     add_to_compare,
     compare_cells,
     current_cell,
     load_cell,
     remove_from_compare,
-    space_of,
 )
 from ui.views import cached_space_points
 
@@ -119,10 +118,9 @@ if cells:
         st.plotly_chart(nngp_figure(series, K0_GRID, k0, height=460), key="cmp_nngp")
     with c2:
         st.subheader("(d̄, m̄) plane")
-        spaces = ["nb201", "darts4", "darts5"]
         first = space_of(cells[0][1])
-        ref = st.selectbox("Space", spaces, index=spaces.index(first) if first in spaces else 0,
-                           format_func=SPACES.get, key="cmp_space")
+        ref = st.selectbox("Space", ENUMERABLE, index=ENUMERABLE.index(first) if first in ENUMERABLE else 0,
+                           format_func=lambda name: SPACES[name].label, key="cmp_space")
         marks = [Mark(names[i], m.effective_depth, m.effective_width)
                  for i, m in enumerate(ms) if m.effective_depth is not None and m.effective_width is not None]
         st.plotly_chart(space_scatter(cached_space_points(ref), space_box(ref), marks), key="cmp_scatter")

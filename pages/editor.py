@@ -12,8 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from explorer.cell.model import Cell, parse_cell
+from explorer.cell.naming import preset_name
 from explorer.cell.ops import DARTS_OPS, EDGE_OPS, NB201_OPS
 from explorer.cell.presets import PRESETS, TOUR, get_preset
+from explorer.cell.spaces import ENUMERABLE, SPACES
 from explorer.core.errors import CellError
 from explorer.core.settings import get_settings
 from explorer.figures.cells import (
@@ -35,13 +37,11 @@ from explorer.theory.variants import MODES, adapt, random_variants, variant_tabl
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
 from ui.state import (
-    SPACES,
     add_to_compare,
     current_cell,
     editor_space,
     is_current,
     load_cell,
-    preset_of,
     rev,
     set_cell,
     set_space,
@@ -311,15 +311,16 @@ def _table_dag() -> None:
 with load_box:
     c_space, c_preset, c_paste = st.columns([1, 1.2, 1.3])
     with c_space:
-        st.selectbox("Search space", list(SPACES), index=list(SPACES).index(space), format_func=SPACES.get,
+        st.selectbox("Search space", list(SPACES), index=list(SPACES).index(space),
+                     format_func=lambda name: SPACES[name].label,
                      key=wkey("space"), on_change=_on_space, args=(drawn, wkey("space")))
         if space == "dag":
-            st.caption("Any DAG up to 64 nodes and 512 edges; inputs, intermediate nodes and one output.")
+            st.caption(SPACES["dag"].description)
         if note := st.session_state.pop("_space_note", None):
             st.info(note)
     with c_preset:
         names = [p.name for p in PRESETS]
-        preset = preset_of(cell)  # the box shows the preset the cell is, whichever way it got here
+        preset = preset_name(cell)  # the box shows the preset the cell is, whichever way it got here
         st.selectbox("Preset", names, index=None if preset is None else names.index(preset), key=wkey("preset"),
                      on_change=_on_preset, args=(drawn, wkey("preset")), placeholder="Pick a preset…")
         if preset is not None:
@@ -447,9 +448,8 @@ if tab_nngp.open:
 
 if tab_space.open:
     with tab_space:
-        names = ["nb201", "darts4", "darts5"]
-        ref = st.selectbox("Space", names, index=names.index(box_space) if box_space else 0, key="ref_space",
-                           format_func=SPACES.get)
+        ref = st.selectbox("Space", ENUMERABLE, index=ENUMERABLE.index(box_space) if box_space else 0,
+                           key="ref_space", format_func=lambda name: SPACES[name].label)
         box = space_box(ref)
         marks = [] if m.effective_depth is None else [Mark("this cell", m.effective_depth, m.effective_width)]
         st.plotly_chart(space_scatter(cached_space_points(ref), box, marks), key="space_view")

@@ -27,18 +27,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.cell.model import Cell, parse_cell
-from explorer.cell.presets import PRESETS, get_preset
+from explorer.cell.naming import cell_name
+from explorer.cell.presets import get_preset
+from explorer.cell.spaces import SPACES, fits_space, space_of
 from explorer.core.errors import CellError
 
 DEFAULT_PRESET = "NB201 ResNet cell"
-SPACES: dict[str, str] = {
-    "nb201": "NAS-Bench-201 (4 nodes, 6 edges)",
-    "darts4": "DARTS-style, 4 intermediate nodes",
-    "darts5": "DARTS-style, 5 intermediate nodes",
-    "dag": "Free DAG",
-}
-SPACE_DEFAULTS = {"nb201": DEFAULT_PRESET, "darts4": "DARTS-V2 normal cell", "darts5": "NASNet-A normal cell",
-                  "dag": "DAG#3 (mixed)"}
 QUERY_KEY = "cell"
 COMPARE_QUERY_KEY = "compare"
 COMPARE_KEY = "compare_cells"  # list of (name, Cell) for the Compare page
@@ -50,19 +44,6 @@ _WRITTEN = "_url_written"  # query key -> digests of the values this session wro
 
 def default_cell() -> Cell:
     return get_preset(DEFAULT_PRESET).cell
-
-
-def space_of(cell: Cell) -> str:
-    """The editor space a cell belongs to (DARTS by its number of intermediate nodes)."""
-    if cell.kind == "nb201":
-        return "nb201"
-    if cell.kind == "darts" and len(cell.intermediates) in (4, 5):
-        return f"darts{len(cell.intermediates)}"
-    return "dag"
-
-
-def fits_space(cell: Cell, space: str) -> bool:
-    return space == "dag" or space_of(cell) == space
 
 
 # --- the state and its transitions ---------------------------------------------------------------
@@ -105,8 +86,8 @@ def set_cell(cell: Cell, *, space: str | None = None) -> None:
     if space is None:
         space = old_space if old_space in SPACES and fits_space(cell, old_space) else space_of(cell)
         if old_space in SPACES and space != old_space:
-            s["_space_note"] = (f"This cell no longer fits {SPACES[old_space]}: it is edited as "
-                                f"{SPACES[space]} now.")
+            s["_space_note"] = (f"This cell no longer fits {SPACES[old_space].label}: it is edited as "
+                                f"{SPACES[space].label} now.")
     if not fits_space(cell, space):
         raise ValueError(f"cell does not fit space {space!r}")
     if s.get("cell") != cell or old_space != space:
@@ -122,7 +103,7 @@ def load_cell(cell: Cell) -> None:
 def set_space(space: str) -> None:
     """Edit in ``space``: the cell stays when it fits, else the space's default cell is loaded."""
     cell = st.session_state.get("cell") or default_cell()
-    set_cell(cell if fits_space(cell, space) else get_preset(SPACE_DEFAULTS[space]).cell, space=space)
+    set_cell(cell if fits_space(cell, space) else get_preset(SPACES[space].default_preset).cell, space=space)
 
 
 # --- the URL -------------------------------------------------------------------------------------
@@ -209,16 +190,6 @@ def current_cell(*, url: bool = False) -> Cell:
 def editor_link(cell: Cell) -> str:
     """A relative link that opens the editor on ``cell`` (the editor is the app's default page)."""
     return f"./?{QUERY_KEY}={quote(cell.to_text(), safe='')}"
-
-
-def preset_of(cell: Cell) -> str | None:
-    """The name of the preset that is ``cell``, if any."""
-    return next((p.name for p in PRESETS if p.cell == cell), None)
-
-
-def cell_name(cell: Cell) -> str:
-    """A preset's name when the cell is one, else a short description."""
-    return preset_of(cell) or f"{cell.kind} cell, {cell.n_nodes} nodes"
 
 
 # --- Compare -------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from explorer.cell.model import Cell
+from explorer.cell.spaces import ENUMERABLE
 from explorer.core.errors import CellError, UserError
 from explorer.theory.metrics import metrics
-from explorer.theory.spaces import SPACE_NAMES, space_summary, space_table
+from explorer.theory.spaces import space_summary, space_table
 
 MAX_FILE_BYTES = 5_000_000
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = sub.add_parser("space", help="a whole search space: per-cell table or the d̄/m̄ box",
                        description="Enumerate a search space with all metrics, or print its d̄/m̄ box and distribution.")
-    s.add_argument("space", choices=SPACE_NAMES)
+    s.add_argument("space", choices=ENUMERABLE)
     s.add_argument("--out", metavar="FILE", help="write the table (.csv or .parquet)")
     s.add_argument("--box", action="store_true", help="print the space's d̄/m̄ box and distribution summary")
     s.add_argument("--f", type=float, default=0.5, help="box radius factor for the share inside (default ½, as in the paper)")

@@ -27,41 +27,18 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from explorer.cell.model import Cell, Edge
-from explorer.cell.ops import DARTS_OPS, NB201_OPS, OPS, OpClass
+from explorer.cell.ops import NB201_OPS, OPS, OpClass
+from explorer.cell.spaces import Space, get_space
 
 ABSENT, PLAIN, PARAM = 0, 1, 2  # op classes as stored in a ClassTable
 
-SPACE_NAMES: tuple[str, ...] = ("nb201", "darts4", "darts5")
-
-
-@dataclass(frozen=True)
-class SpaceDef:
-    name: str
-    n_intermediate: int
-    ops: tuple[str, ...]
-    description: str
-
-    @property
-    def class_counts(self) -> dict[int, int]:
-        """How many ops of the space fall in each class (the multiplicity of one edge's class)."""
-        counts = {ABSENT: 0, PLAIN: 0, PARAM: 0}
-        for op in self.ops:
-            cls = OPS[op].op_class
-            counts[ABSENT if cls is OpClass.NONE else PARAM if cls is OpClass.PARAMETERIZED else PLAIN] += 1
-        return counts
-
-
-SPACES: dict[str, SpaceDef] = {
-    "nb201": SpaceDef("nb201", 2, NB201_OPS, "NAS-Bench-201: 4 nodes, 6 edges, 5 ops (15,625 cells)"),
-    "darts4": SpaceDef("darts4", 4, DARTS_OPS, "DARTS, 4 intermediate nodes: 180 wirings × 7^8 op choices"),
-    "darts5": SpaceDef("darts5", 5, DARTS_OPS, "DARTS, 5 intermediate nodes: 2,700 wirings × 7^10 op choices"),
-}
-
-
-def get_space(name: str) -> SpaceDef:
-    if name not in SPACES:
-        raise KeyError(f"unknown space {name!r}; spaces: {', '.join(SPACES)}")
-    return SPACES[name]
+def class_counts(space: Space) -> dict[int, int]:
+    """How many ops of the space fall in each class (the multiplicity of one edge's class)."""
+    counts = {ABSENT: 0, PLAIN: 0, PARAM: 0}
+    for op in space.ops:
+        cls = OPS[op].op_class
+        counts[ABSENT if cls is OpClass.NONE else PARAM if cls is OpClass.PARAMETERIZED else PLAIN] += 1
+    return counts
 
 
 # --- wirings -----------------------------------------------------------------------------------
@@ -195,7 +172,7 @@ def class_table(name: str) -> ClassTable:
     space = get_space(name)
     w = wirings(name)
     dst = edge_targets(name)
-    counts = space.class_counts
+    counts = class_counts(space)
     present = tuple(c for c in (ABSENT, PLAIN, PARAM) if counts[c])
     assign = _class_assignments(len(dst), present)  # (A, E)
     n_w, n_a = len(w), len(assign)

@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 from explorer.cell.model import Cell, parse_cell
-from explorer.theory.metrics import metrics
+from explorer.cell.naming import preset_name
 from explorer.cell.ops import EDGE_OPS, NB201_OPS
 from explorer.cell.presets import PRESETS
+from explorer.cell.spaces import SPACES, fits_space
+from explorer.theory.metrics import metrics
 from ui.common import fmt
-from ui.state import SPACES, fits_space, preset_of
 
 FLOW = 'iframe[title*="streamlit_flow"]'
 TABS = ("Graph & downloads", "Paths", "NNGP curves", "Search space", "Random variants")
-SPACE_BY_LABEL = {label: name for name, label in SPACES.items()}
+SPACE_BY_LABEL = {space.label: name for name, space in SPACES.items()}
 # The whole page's state in one round trip: the views the invariants compare.
 SNAPSHOT_JS = """() => {
   const metrics = {};
@@ -146,8 +147,8 @@ class Session:
         space = SPACE_BY_LABEL.get(selects.get("Search space", ""))
         if space is None or not fits_space(cell, space):
             out.append(f"space box {selects.get('Search space')!r} does not fit a {cell.kind} cell")
-        if selects.get("Preset", "") != (preset_of(cell) or ""):
-            out.append(f"preset box {selects.get('Preset')!r}, cell is preset {preset_of(cell)!r}")
+        if selects.get("Preset", "") != (preset_name(cell) or ""):
+            out.append(f"preset box {selects.get('Preset')!r}, cell is preset {preset_name(cell)!r}")
         out += self._table_problems(cell, space, selects)
         out += self._canvas_problems(cell)
         return out
@@ -227,7 +228,7 @@ def act_tab(s: Session, rng: random.Random) -> str:
 
 def act_space(s: Session, rng: random.Random) -> str:
     name = rng.choice(list(SPACES))
-    _choose(s, "Search space", SPACES[name])
+    _choose(s, "Search space", SPACES[name].label)
     return f"space {name}"
 
 
