@@ -156,7 +156,9 @@ proxy_ranges: dict[str, tuple[float | None, float | None]] = {}
 chosen = sb.multiselect("Filter by proxies", proxy_names, key=f"browse_proxies_{rs.space}_{rs.dataset}")
 for proxy, (lo, hi) in wh.proxy_ranges(base, chosen).items():
     if hi > lo:
-        v = sb.slider(proxy, float(lo), float(hi), (float(lo), float(hi)), key=f"browse_proxy_{proxy}_{rs.space}_{rs.dataset}")
+        v = sb.slider(
+            proxy, float(lo), float(hi), (float(lo), float(hi)), key=f"browse_proxy_{proxy}_{rs.space}_{rs.dataset}"
+        )
         if v != (float(lo), float(hi)):
             proxy_ranges[proxy] = v
 

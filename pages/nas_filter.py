@@ -108,8 +108,14 @@ except UserError as exc:
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-c1.metric("Box d̄", f"{box['center_depth'] - box['half_radius_depth']:.3f} – {box['center_depth'] + box['half_radius_depth']:.3f}")
-c2.metric("Box m̄", f"{box['center_width'] - box['half_radius_width']:.3f} – {box['center_width'] + box['half_radius_width']:.3f}")
+c1.metric(
+    "Box d̄",
+    f"{box['center_depth'] - box['half_radius_depth']:.3f} – {box['center_depth'] + box['half_radius_depth']:.3f}",
+)
+c2.metric(
+    "Box m̄",
+    f"{box['center_width'] - box['half_radius_width']:.3f} – {box['center_width'] + box['half_radius_width']:.3f}",
+)
 c3.metric("Share of the space kept", f"{100 * boxes['share_inside'].iloc[0]:.1f} %")
 
 st.subheader("Accuracy inside vs outside the box")
@@ -142,8 +148,14 @@ st.plotly_chart(px.line(ablation, x="f", y="mean_acc", color="dataset", line_das
 st.download_button("Download the search table (CSV)", lambda: table.to_csv(index=False).encode(),
                    file_name=f"nas_filter_{space}_{proxy}_R{repeats}_N{candidates}_seed{seed}.csv", mime="text/csv",
                    key="nasf_csv", on_click="ignore")
-st.download_button("Download every pick (CSV)", lambda: picks.to_csv(index=False).encode(),
-                   file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv", mime="text/csv", key="nasf_picks_csv", on_click="ignore")
+st.download_button(
+    "Download every pick (CSV)",
+    lambda: picks.to_csv(index=False).encode(),
+    file_name=f"nas_filter_picks_{space}_{proxy}_seed{seed}.csv",
+    mime="text/csv",
+    key="nasf_picks_csv",
+    on_click="ignore",
+)
 
 # --- the user's cell scored with NASWOT ----------------------------------------------------------------
 st.subheader("Your cell's NASWOT score")

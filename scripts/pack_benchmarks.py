@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Re-make the shipped benchmark tables from a CSV release of them, and prove the copy exact.
 
-    .venv/bin/python scripts/pack_benchmarks.py --source PATH/TO/nasbench201 [--out explorer/benchmarks/data/nasbench201]
+    .venv/bin/python scripts/pack_benchmarks.py --source PATH/TO/nasbench201 \
+        [--out explorer/benchmarks/data/nasbench201]
 
 Every ``*.csv`` in the source folder becomes ``<name>.parquet`` (zstd) in the output folder; each
 file is read back and compared with its CSV value by value (floats bit for bit) before it replaces
@@ -27,7 +28,9 @@ from explorer.core.errors import DataError  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", type=Path, help="folder with the CSV tables")
-    ap.add_argument("--out", type=Path, default=NB201_DIR, help=f"output folder (default {NB201_DIR.relative_to(REPO)})")
+    ap.add_argument(
+        "--out", type=Path, default=NB201_DIR, help=f"output folder (default {NB201_DIR.relative_to(REPO)})"
+    )
     ap.add_argument("--check", action="store_true", help="verify the existing pack instead of re-making it")
     args = ap.parse_args()
     try:

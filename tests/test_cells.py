@@ -80,15 +80,36 @@ def test_nb201_string_of_a_cell_built_in_another_edge_order():
     assert shuffled.to_nb201() == RESNET
 
 
-@pytest.mark.parametrize("text, match", [
-    ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|", "expected 3 groups separated by '\\+', found 2"),
-    ("nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|", "NB201 group 1: must start and end with '\\|'"),
-    ("|nor_conv_3x3~0|+|none~0|+|skip_connect~0|none~1|skip_connect~2|", "NB201 group 2: node 2 needs 2 incoming edges, found 1"),
-    ("|nor_conv_3x3~0|+|none~0|conv~1|+|skip_connect~0|none~1|skip_connect~2|", "NB201 group 2, position 2: unknown op 'conv'"),
-    ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~1|", "NB201 group 3, position 3: expected input index 2, got '1'"),
-    ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none1|skip_connect~2|", "NB201 group 3, position 2: expected 'op~input'"),
-    ("|linear~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|", "NB201 group 1, position 1: unknown op 'linear'; NB201 ops are"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|", "expected 3 groups separated by '\\+', found 2"),
+        (
+            "nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+            "NB201 group 1: must start and end with '\\|'",
+        ),
+        (
+            "|nor_conv_3x3~0|+|none~0|+|skip_connect~0|none~1|skip_connect~2|",
+            "NB201 group 2: node 2 needs 2 incoming edges, found 1",
+        ),
+        (
+            "|nor_conv_3x3~0|+|none~0|conv~1|+|skip_connect~0|none~1|skip_connect~2|",
+            "NB201 group 2, position 2: unknown op 'conv'",
+        ),
+        (
+            "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~1|",
+            "NB201 group 3, position 3: expected input index 2, got '1'",
+        ),
+        (
+            "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none1|skip_connect~2|",
+            "NB201 group 3, position 2: expected 'op~input'",
+        ),
+        (
+            "|linear~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+            "NB201 group 1, position 1: unknown op 'linear'; NB201 ops are",
+        ),
+    ],
+)
 def test_nb201_malformed_names_group_and_position(text, match):
     with raises(match):
         Cell.from_nb201(text)
@@ -177,29 +198,78 @@ def test_darts_cell_text_and_pairs_round_trip():
         Cell.from_nb201(RESNET).to_genotype_pairs()
 
 
-@pytest.mark.parametrize("text, match", [
-    ("Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2])", "normal: needs two \\(op, input\\) pairs per node, found 1"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('bogus', 1)], normal_concat=[2])", "normal\\[1\\]: unknown op 'bogus'"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('concat', 1)], normal_concat=[2])", "normal\\[1\\]: unknown op 'concat'"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2])", "normal\\[1\\]: input of node 2 must be an integer in 0..1, got 2"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1, 2)], normal_concat=[2])", "normal\\[1\\]: expected an \\(op, input\\) pair"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[3])", "normal_concat: node 3 is not an intermediate node \\(2..2\\)"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[])", "normal_concat: the output concatenates no node"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2, 2])", "normal_concat: repeated node"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat='2')", "normal_concat: expected a list of node indices"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)])", "genotype: missing key 'normal_concat'"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2], reduce=[('skip_connect', 0), ('skip_connect', 1)])", "genotype: missing key 'reduce_concat'"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2], colour='red')", "genotype: unknown field 'colour'"),
-    ("Genotype([('sep_conv_3x3', 0)])", "genotype: use keyword arguments"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=list(range(2, 3)))", "normal_concat: unsupported expression"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=range(2, 3, 1))", "normal_concat: range\\(\\) takes one or two integers"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=range(2, 10**9))", "unsupported expression"),
-    ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2]", "genotype: not valid genotype text"),
-    ("Genotype(normal=__import__('os').system('true'), normal_concat=[2])", "normal: unsupported expression"),
-    ("Cell(normal=[])", "expected Genotype\\(normal=\\[...\\], normal_concat=\\[...\\], ...\\)"),
-    ('{"normal": [["sep_conv_3x3", 0], ["skip_connect", 1]]', "genotype JSON: malformed JSON"),
-    ('{"normal_concat": [2]}', "genotype: missing key 'normal'"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2])",
+            "normal: needs two \\(op, input\\) pairs per node, found 1",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('bogus', 1)], normal_concat=[2])",
+            "normal\\[1\\]: unknown op 'bogus'",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('concat', 1)], normal_concat=[2])",
+            "normal\\[1\\]: unknown op 'concat'",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2])",
+            "normal\\[1\\]: input of node 2 must be an integer in 0..1, got 2",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1, 2)], normal_concat=[2])",
+            "normal\\[1\\]: expected an \\(op, input\\) pair",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[3])",
+            "normal_concat: node 3 is not an intermediate node \\(2..2\\)",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[])",
+            "normal_concat: the output concatenates no node",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2, 2])",
+            "normal_concat: repeated node",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat='2')",
+            "normal_concat: expected a list of node indices",
+        ),
+        ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)])", "genotype: missing key 'normal_concat'"),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2], "
+            "reduce=[('skip_connect', 0), ('skip_connect', 1)])",
+            "genotype: missing key 'reduce_concat'",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2], colour='red')",
+            "genotype: unknown field 'colour'",
+        ),
+        ("Genotype([('sep_conv_3x3', 0)])", "genotype: use keyword arguments"),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=list(range(2, 3)))",
+            "normal_concat: unsupported expression",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=range(2, 3, 1))",
+            "normal_concat: range\\(\\) takes one or two integers",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=range(2, 10**9))",
+            "unsupported expression",
+        ),
+        (
+            "Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1)], normal_concat=[2]",
+            "genotype: not valid genotype text",
+        ),
+        ("Genotype(normal=__import__('os').system('true'), normal_concat=[2])", "normal: unsupported expression"),
+        ("Cell(normal=[])", "expected Genotype\\(normal=\\[...\\], normal_concat=\\[...\\], ...\\)"),
+        ('{"normal": [["sep_conv_3x3", 0], ["skip_connect", 1]]', "genotype JSON: malformed JSON"),
+        ('{"normal_concat": [2]}', "genotype: missing key 'normal'"),
+    ],
+)
 def test_genotype_errors_say_what_and_where(text, match):
     with raises(match):
         Genotype.parse(text)
@@ -246,29 +316,73 @@ def test_parallel_edges_are_separate_edges():
     assert Cell.from_json(cell.to_json()).edges == cell.edges
 
 
-@pytest.mark.parametrize("doc, match", [
-    ([], "cell JSON: expected a JSON object"),
-    ({"format": "other", "version": 1, "nodes": [], "edges": []}, "cell JSON: format must be 'architecture-explorer/cell'"),
-    ({"version": 2, "nodes": [], "edges": []}, "cell JSON: unsupported version 2; this build reads version 1"),
-    ({"version": 1, "nodes": [], "edges": []}, "cell JSON: 'nodes' must be a non-empty list"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}], "edges": {}}, "cell JSON: 'edges' must be a list"),
-    ({"version": 1, "nodes": [{"id": 1, "role": "input"}], "edges": []}, "cell JSON nodes\\[0\\]: 'id' must be 0"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "source"}], "edges": []}, "cell JSON nodes\\[0\\]: 'role' must be one of"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input", "label": 3}], "edges": []}, "cell JSON nodes\\[0\\]: 'label' must be a string"),
-    ({"version": 1, "nodes": ["input"], "edges": []}, "cell JSON nodes\\[0\\]: expected an object"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}], "edges": [[0, 1]]},
-     "cell JSON edges\\[0\\]: expected an object with 'src', 'dst' and 'op'"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
-      "edges": [{"src": "0", "dst": 1, "op": "linear"}]}, "cell JSON edges\\[0\\]: 'src' must be a node id"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
-      "edges": [{"src": 0, "dst": True, "op": "linear"}]}, "cell JSON edges\\[0\\]: 'dst' must be a node id"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
-      "edges": [{"src": 0, "dst": 1, "op": None}]}, "cell JSON edges\\[0\\]: 'op' must be a string"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
-      "edges": [{"src": 0, "dst": 1, "op": "conv_9x9"}]}, "edge 0 \\(0→1\\): unknown op 'conv_9x9'"),
-    ({"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
-      "edges": [{"src": 0, "dst": 5, "op": "linear"}]}, "edge 0 \\(0→5\\): node 5 does not exist \\(nodes are 0..1\\)"),
-])
+@pytest.mark.parametrize(
+    "doc, match",
+    [
+        ([], "cell JSON: expected a JSON object"),
+        (
+            {"format": "other", "version": 1, "nodes": [], "edges": []},
+            "cell JSON: format must be 'architecture-explorer/cell'",
+        ),
+        ({"version": 2, "nodes": [], "edges": []}, "cell JSON: unsupported version 2; this build reads version 1"),
+        ({"version": 1, "nodes": [], "edges": []}, "cell JSON: 'nodes' must be a non-empty list"),
+        ({"version": 1, "nodes": [{"id": 0, "role": "input"}], "edges": {}}, "cell JSON: 'edges' must be a list"),
+        ({"version": 1, "nodes": [{"id": 1, "role": "input"}], "edges": []}, "cell JSON nodes\\[0\\]: 'id' must be 0"),
+        (
+            {"version": 1, "nodes": [{"id": 0, "role": "source"}], "edges": []},
+            "cell JSON nodes\\[0\\]: 'role' must be one of",
+        ),
+        (
+            {"version": 1, "nodes": [{"id": 0, "role": "input", "label": 3}], "edges": []},
+            "cell JSON nodes\\[0\\]: 'label' must be a string",
+        ),
+        ({"version": 1, "nodes": ["input"], "edges": []}, "cell JSON nodes\\[0\\]: expected an object"),
+        (
+            {"version": 1, "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}], "edges": [[0, 1]]},
+            "cell JSON edges\\[0\\]: expected an object with 'src', 'dst' and 'op'",
+        ),
+        (
+            {
+                "version": 1,
+                "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
+                "edges": [{"src": "0", "dst": 1, "op": "linear"}],
+            },
+            "cell JSON edges\\[0\\]: 'src' must be a node id",
+        ),
+        (
+            {
+                "version": 1,
+                "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
+                "edges": [{"src": 0, "dst": True, "op": "linear"}],
+            },
+            "cell JSON edges\\[0\\]: 'dst' must be a node id",
+        ),
+        (
+            {
+                "version": 1,
+                "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
+                "edges": [{"src": 0, "dst": 1, "op": None}],
+            },
+            "cell JSON edges\\[0\\]: 'op' must be a string",
+        ),
+        (
+            {
+                "version": 1,
+                "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
+                "edges": [{"src": 0, "dst": 1, "op": "conv_9x9"}],
+            },
+            "edge 0 \\(0→1\\): unknown op 'conv_9x9'",
+        ),
+        (
+            {
+                "version": 1,
+                "nodes": [{"id": 0, "role": "input"}, {"id": 1, "role": "output"}],
+                "edges": [{"src": 0, "dst": 5, "op": "linear"}],
+            },
+            "edge 0 \\(0→5\\): node 5 does not exist \\(nodes are 0..1\\)",
+        ),
+    ],
+)
 def test_json_errors_say_what_and_where(doc, match):
     with raises(match):
         Cell.from_json(doc)
@@ -453,14 +567,22 @@ _genotype_pairs = st.lists(st.tuples(st.sampled_from([*DARTS_OPS, "none", "conca
 _texts = st.one_of(
     st.text(max_size=200),
     st.text(alphabet="|+~0123 nonekipcvrxt_3", max_size=120).map(lambda s: "|" + s),
-    st.builds(lambda ops, srcs: "+".join("|" + "|".join(f"{o}~{s}" for o, s in zip(ops[k:k + j], srcs[k:k + j],
-                                                                                      strict=False)) + "|"
-                                         for k, j in ((0, 1), (1, 2), (3, 3))),
-              st.lists(st.sampled_from([*NB201_OPS, "bad", ""]), min_size=6, max_size=6),
-              st.lists(st.sampled_from(["0", "1", "2", "3", "", "x"]), min_size=6, max_size=6)),
-    st.builds(lambda p, c: f"Genotype(normal={p!r}, normal_concat={c!r})", _genotype_pairs,
-              st.lists(st.integers(-1, 8), max_size=6)),
-    st.text(alphabet="Genotype(normal=[('sep_conv_3x3', 0)], range)-*\x00", max_size=150).map(lambda s: "Genotype(" + s),
+    st.builds(
+        lambda ops, srcs: "+".join(
+            "|" + "|".join(f"{o}~{s}" for o, s in zip(ops[k : k + j], srcs[k : k + j], strict=False)) + "|"
+            for k, j in ((0, 1), (1, 2), (3, 3))
+        ),
+        st.lists(st.sampled_from([*NB201_OPS, "bad", ""]), min_size=6, max_size=6),
+        st.lists(st.sampled_from(["0", "1", "2", "3", "", "x"]), min_size=6, max_size=6),
+    ),
+    st.builds(
+        lambda p, c: f"Genotype(normal={p!r}, normal_concat={c!r})",
+        _genotype_pairs,
+        st.lists(st.integers(-1, 8), max_size=6),
+    ),
+    st.text(alphabet="Genotype(normal=[('sep_conv_3x3', 0)], range)-*\x00", max_size=150).map(
+        lambda s: "Genotype(" + s
+    ),
     _json_values.map(json.dumps),
     _cell_docs.map(json.dumps),
     st.text(alphabet='{}[]":,0123456789-eE.normal_concat ', max_size=150),

@@ -56,8 +56,14 @@ def test_metrics_genotype_text_and_file(capsys, tmp_path):
     reduce = run_json(capsys, "metrics", "--genotype", str(f), "--cell", "reduce")
     assert reduce != d and reduce["n_parameterized_ops"] == 0 and reduce["effective_depth"] is None
     nds = tmp_path / "darts_v2.json"
-    nds.write_text(json.dumps({"normal": [list(p) for p in get_preset("DARTS-V2 normal cell").cell.to_genotype_pairs()[0]],
-                               "normal_concat": [2, 3, 4, 5]}))
+    nds.write_text(
+        json.dumps(
+            {
+                "normal": [list(p) for p in get_preset("DARTS-V2 normal cell").cell.to_genotype_pairs()[0]],
+                "normal_concat": [2, 3, 4, 5],
+            }
+        )
+    )
     assert run_json(capsys, "metrics", "--genotype", str(nds)) == d
 
 

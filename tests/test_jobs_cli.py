@@ -88,6 +88,9 @@ def test_worker_devices_are_parsed_and_checked():
             parse_devices(bad)
     from explorer.core.settings import get_settings
 
-    assert WorkerConfig.from_settings(get_settings({"EXPLORER_JOB_LEASE_S": "9", "EXPLORER_HEARTBEAT_S": "1"})).lease_s == 9
+    assert (
+        WorkerConfig.from_settings(get_settings({"EXPLORER_JOB_LEASE_S": "9", "EXPLORER_HEARTBEAT_S": "1"})).lease_s
+        == 9
+    )
     with pytest.raises(UserError, match="more than twice"):
         WorkerConfig.from_settings(get_settings({"EXPLORER_JOB_LEASE_S": "1", "EXPLORER_HEARTBEAT_S": "1"}))

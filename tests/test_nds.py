@@ -46,7 +46,9 @@ def test_dataset_and_space_names():
     assert dataset_of("DARTS") == "cifar10" and dataset_of("DARTS_lr-wd") == "cifar10"
     assert dataset_of("DARTS_fix-w-d") == "cifar10" and dataset_of("PNAS_in") == "imagenet"
     assert dataset_of("DARTS_lr-wd_in") == "imagenet" and dataset_of("ResNeXt-A_in") == "imagenet"
-    assert canonical_space("darts.json") == "DARTS" and canonical_space("nds_data/resnext-a_IN.json.gz") == "ResNeXt-A_in"
+    assert (
+        canonical_space("darts.json") == "DARTS" and canonical_space("nds_data/resnext-a_IN.json.gz") == "ResNeXt-A_in"
+    )
     assert canonical_space("MySpace.json") == "MySpace" and canonical_space("README.md") is None
 
 
@@ -99,9 +101,14 @@ def test_network_spaces(tmp_path, kind):
 def test_gzip_zip_and_folder(tmp_path):
     write_nds(tmp_path / "PNAS.json.gz", 3)
     assert len(load_nds(tmp_path / "PNAS.json.gz")) == 3
-    z = write_nds_zip(tmp_path / "data.zip", {"DARTS.json": nds_bytes(nds_entries(2)),
-                                              "ResNet_reruns.json": nds_bytes(nds_entries(4, kind="resnet"), split=True),
-                                              "ENAS_in.json": nds_bytes(nds_entries(1))})
+    z = write_nds_zip(
+        tmp_path / "data.zip",
+        {
+            "DARTS.json": nds_bytes(nds_entries(2)),
+            "ResNet_reruns.json": nds_bytes(nds_entries(4, kind="resnet"), split=True),
+            "ENAS_in.json": nds_bytes(nds_entries(1)),
+        },
+    )
     assert [s.space for s in nds_sources([z])] == ["DARTS", "ResNet_reruns", "ENAS_in"]
     assert [s.space for s in nds_sources([f"{z}:resnet_reruns,ENAS_in.json"])] == ["ResNet_reruns", "ENAS_in"]
     with pytest.raises(DataError, match="no member named nope"):
@@ -145,14 +152,23 @@ def test_curve_length_mismatch_is_a_warning(tmp_path):
     assert f.warning_counts == {"curve length differs from optim.max_ep": 1} and f.runs[0].incomplete
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda e: e["net"]["genotype"]["normal"].__setitem__(3, ["bogus_op", 1]), "entry 1: net.genotype: normal[3]: unknown op"),
-    (lambda e: e["net"].pop("genotype"), "entry 1: net has neither"),
-    (lambda e: e["optim"].__setitem__("max_ep", 0), "entry 1: optim.max_ep"),
-    (lambda e: e.__setitem__("min_test_top1", "x"), "entry 1: min_test_top1"),
-    (lambda e: e["test_ep_top1"].__setitem__(2, "x"), "entry 1: test_ep_top1[2]"),
-    (lambda e: e["net"]["genotype"]["normal"].__setitem__(0, ["sep_conv_3x3", 7]), "entry 1: net.genotype: normal[0]"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda e: e["net"]["genotype"]["normal"].__setitem__(3, ["bogus_op", 1]),
+            "entry 1: net.genotype: normal[3]: unknown op",
+        ),
+        (lambda e: e["net"].pop("genotype"), "entry 1: net has neither"),
+        (lambda e: e["optim"].__setitem__("max_ep", 0), "entry 1: optim.max_ep"),
+        (lambda e: e.__setitem__("min_test_top1", "x"), "entry 1: min_test_top1"),
+        (lambda e: e["test_ep_top1"].__setitem__(2, "x"), "entry 1: test_ep_top1[2]"),
+        (
+            lambda e: e["net"]["genotype"]["normal"].__setitem__(0, ["sep_conv_3x3", 7]),
+            "entry 1: net.genotype: normal[0]",
+        ),
+    ],
+)
 def test_bad_entry_names_file_and_entry(tmp_path, mutate, message):
     path = tmp_path / "ENAS.json"
     entries = nds_entries(3)

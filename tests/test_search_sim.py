@@ -114,7 +114,9 @@ def hand_warehouse(path: Path) -> Path:
                  "cell_text": f"cell{arch_id}", "effective_depth": d, "effective_width": m}
         values = {c: 0 for c in required} | {k: v for k, v in given.items() if k in columns}
         cols = ", ".join(values)
-        con.execute(f"INSERT INTO architectures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
+        con.execute(
+            f"INSERT INTO architectures ({cols}) VALUES ({', '.join('?' * len(values))})", list(values.values())
+        )
         for ds in ("cifar10", "cifar100"):
             con.execute("INSERT INTO results (arch_id, dataset, schedule, epochs, seeds, test_acc, source) "
                         "VALUES (?, ?, '200ep', 200, 'mean', ?, 'hand')", [arch_id, ds, acc - (ds == "cifar100") * 20])

@@ -112,7 +112,14 @@ def test_retry_makes_a_new_job_with_the_same_spec(store):
         store.retry(old)
     store.cancel(old)
     new = store.get(store.retry(old))
-    assert (new.kind, new.spec, new.priority, new.parent_id, new.status, new.attempts) == ("a", {"n": 7}, 2, old, "queued", 0)
+    assert (new.kind, new.spec, new.priority, new.parent_id, new.status, new.attempts) == (
+        "a",
+        {"n": 7},
+        2,
+        old,
+        "queued",
+        0,
+    )
 
 
 def test_stale_jobs_are_requeued_then_failed_after_max_attempts(store):

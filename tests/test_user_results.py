@@ -105,7 +105,13 @@ def test_the_worker_exports_each_finished_train_job(runs) -> None:
     assert nb201["label"] == job_label(job) and nb201["label"].startswith(f"#{job.id} ")
     assert (nb201["channels"], nb201["cells_per_stage"]) == (4, 1)
     assert pd.isna(nb201["width"]) and pd.isna(nb201["layers"])
-    assert (nb201["dataset"], nb201["epochs"], nb201["seed"], nb201["optimizer"], nb201["lr"]) == ("digits", 2, 3, "sgd", 0.05)
+    assert (nb201["dataset"], nb201["epochs"], nb201["seed"], nb201["optimizer"], nb201["lr"]) == (
+        "digits",
+        2,
+        3,
+        "sgd",
+        0.05,
+    )
     assert nb201["parameters"] == job.result["parameters"] > 0
     for column in ("final_test_acc", "final_test_loss", "final_train_loss", "best_test_acc"):
         assert nb201[column] == job.result[column]
@@ -192,7 +198,8 @@ def test_runs_beside_the_real_nb201_warehouse(runs, nb201_warehouse: Path) -> No
         wh.close()
     table = runs_beside_benchmark(read_train_results(tmp / "results" / "train_runs.parquet"), bench, "cifar10")
     row = table.set_index("job_id").loc[ids["nb201"]]
-    # NB201's ResNet cell: 93.91 % on CIFAR-10 (200 epochs, mean over seeds, as the train presets quote), 559,386 parameters at C=16, N=5.
+    # NB201's ResNet cell: 93.91 % on CIFAR-10 (200 epochs, mean over seeds, as the train presets quote),
+    # 559,386 parameters at C=16, N=5.
     assert row["in_benchmark"] and row["benchmark_acc"] == pytest.approx(93.91, abs=0.005)
     assert row["benchmark_epochs"] == 200 and row["benchmark_params"] == 559_386
 

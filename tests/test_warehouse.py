@@ -39,7 +39,9 @@ def test_nb201_counts(wh: Warehouse):
     assert info["counts"]["hardware"] == 3 * 15_625
     sets = wh.result_sets()
     assert len(sets) == 11 and (sets["n"] == 15_625).all()
-    assert wh.query("SELECT count(DISTINCT arch_str) FROM architectures WHERE space = 'nb201'").frame.iat[0, 0] == 15_625
+    assert (
+        wh.query("SELECT count(DISTINCT arch_str) FROM architectures WHERE space = 'nb201'").frame.iat[0, 0] == 15_625
+    )
 
 
 def test_best_accuracies_match_the_papers(wh: Warehouse):

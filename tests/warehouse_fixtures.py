@@ -48,9 +48,11 @@ def resnet_net(rng: random.Random, kind: str = "resnet") -> dict[str, Any]:
     """A pycls AnyNet ``net`` as the NDS ResNet (basic), ResNeXt (bottleneck) and Vanilla files hold it."""
     stages = 3
     net: dict[str, Any] = {
-        "block_type": {"resnet": "res_basic_block", "resnext": "res_bottleneck_block",
-                       "vanilla": "double_plain_block"}[kind],
-        "ds": [rng.randint(1, 8) for _ in range(stages)], "ws": sorted(rng.choice([16, 32, 64, 128]) for _ in range(stages)),
+        "block_type": {"resnet": "res_basic_block", "resnext": "res_bottleneck_block", "vanilla": "double_plain_block"}[
+            kind
+        ],
+        "ds": [rng.randint(1, 8) for _ in range(stages)],
+        "ws": sorted(rng.choice([16, 32, 64, 128]) for _ in range(stages)),
         "ss": [1, 2, 2],
     }
     if kind == "resnext":

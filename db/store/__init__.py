@@ -24,7 +24,21 @@ from db.store.records import ArtifactInfo, Job, MetricPoint, WorkerInfo, utcnow
 from db.store.schema import FINISHED_STATUSES, JOB_STATUSES
 
 __all__ = [
-    "ANY_OWNER", "ARTIFACT_MEDIA_TYPES", "FINISHED_STATUSES", "INLINE_ARTIFACT_MAX_BYTES", "JOB_STATUSES",
-    "ArtifactInfo", "Job", "JobLimitReached", "JobNotFound", "JobStore", "MetricPoint", "StoreError", "WorkerInfo", "make_engine", "upgrade",
-    "utcnow", "write_transaction",
+    "ANY_OWNER",
+    "ARTIFACT_MEDIA_TYPES",
+    "FINISHED_STATUSES",
+    "INLINE_ARTIFACT_MAX_BYTES",
+    "JOB_STATUSES",
+    "ArtifactInfo",
+    "Job",
+    "JobLimitReached",
+    "JobNotFound",
+    "JobStore",
+    "MetricPoint",
+    "StoreError",
+    "WorkerInfo",
+    "make_engine",
+    "upgrade",
+    "utcnow",
+    "write_transaction",
 ]

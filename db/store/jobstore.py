@@ -221,8 +221,14 @@ class JobStore:
                 raise JobNotFound(f"no job with id {job_id}")
             if row.status == "queued":
                 conn.execute(
-                    update(jobs).where(jobs.c.id == job_id)
-                    .values(status="cancelled", cancel_requested=True, finished_at=now, message="cancelled before it started")
+                    update(jobs)
+                    .where(jobs.c.id == job_id)
+                    .values(
+                        status="cancelled",
+                        cancel_requested=True,
+                        finished_at=now,
+                        message="cancelled before it started",
+                    )
                 )
             elif row.status == "running":
                 conn.execute(update(jobs).where(jobs.c.id == job_id).values(cancel_requested=True))
@@ -340,7 +346,9 @@ class JobStore:
             raise StoreError(f"artifact {name!r} of job {job_id} is a file, and this store has no artifact directory")
         path = self.artifact_dir / row.path
         if not path.exists():
-            raise StoreError(f"artifact file {path} is missing (is the artifact directory shared with the worker's host?)")
+            raise StoreError(
+                f"artifact file {path} is missing (is the artifact directory shared with the worker's host?)"
+            )
         return path.read_bytes()
 
     # ---------------------------------------------------------------- workers
@@ -479,19 +487,41 @@ class JobStore:
         stale_before = now - timedelta(seconds=lease_s)
         stale = and_(jobs.c.status == "running", or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < stale_before))
         with write_transaction(self.engine) as conn:
-            failed = conn.execute(
-                update(jobs).where(stale, jobs.c.attempts >= jobs.c.max_attempts)
-                .values(status="failed", finished_at=now,
-                        error=f"its worker stopped answering (no heartbeat for {lease_s:g} s) on every one of its attempts",
-                        message="worker lost")
-                .returning(jobs.c.id)
-            ).scalars().all()
-            requeued = conn.execute(
-                update(jobs).where(stale)
-                .values(status="queued", worker_id=None, device=None, pid=None, started_at=None, heartbeat_at=None,
-                        progress=0.0, message=f"requeued: its worker stopped answering (no heartbeat for {lease_s:g} s)")
-                .returning(jobs.c.id)
-            ).scalars().all()
+            failed = (
+                conn.execute(
+                    update(jobs)
+                    .where(stale, jobs.c.attempts >= jobs.c.max_attempts)
+                    .values(
+                        status="failed",
+                        finished_at=now,
+                        error=f"its worker stopped answering (no heartbeat for {lease_s:g} s) "
+                        "on every one of its attempts",
+                        message="worker lost",
+                    )
+                    .returning(jobs.c.id)
+                )
+                .scalars()
+                .all()
+            )
+            requeued = (
+                conn.execute(
+                    update(jobs)
+                    .where(stale)
+                    .values(
+                        status="queued",
+                        worker_id=None,
+                        device=None,
+                        pid=None,
+                        started_at=None,
+                        heartbeat_at=None,
+                        progress=0.0,
+                        message=f"requeued: its worker stopped answering (no heartbeat for {lease_s:g} s)",
+                    )
+                    .returning(jobs.c.id)
+                )
+                .scalars()
+                .all()
+            )
             conn.execute(
                 update(workers).where(workers.c.stopped_at.is_(None), workers.c.heartbeat_at < stale_before)
                 .values(stopped_at=now)

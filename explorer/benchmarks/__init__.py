@@ -1,1 +1,2 @@
-"""Benchmark data: the shipped tables, NDS files, the warehouse (build, queries, freshness), analyses and search simulations."""
+"""Benchmark data: the shipped tables, NDS files, the warehouse (build, queries, freshness) and
+analyses over it."""

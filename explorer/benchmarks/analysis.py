@@ -59,8 +59,16 @@ def depth_width_buckets(depth: pd.Series, width: pd.Series, bins: int) -> pd.Ser
     ok = depth.notna() & width.notna()
     if ok.sum() == 0:
         return out
-    dq = pd.qcut(depth[ok].rank(method="first"), bins, labels=False) if ok.sum() >= bins else pd.Series(0, index=depth[ok].index)
-    mq = pd.qcut(width[ok].rank(method="first"), bins, labels=False) if ok.sum() >= bins else pd.Series(0, index=width[ok].index)
+    dq = (
+        pd.qcut(depth[ok].rank(method="first"), bins, labels=False)
+        if ok.sum() >= bins
+        else pd.Series(0, index=depth[ok].index)
+    )
+    mq = (
+        pd.qcut(width[ok].rank(method="first"), bins, labels=False)
+        if ok.sum() >= bins
+        else pd.Series(0, index=width[ok].index)
+    )
     out[ok] = [f"d̄ {int(a) + 1}/{bins} · m̄ {int(b) + 1}/{bins}" for a, b in zip(dq, mq, strict=True)]
     return out
 

@@ -18,8 +18,8 @@ Diverged runs are data: a loss (or error) that is NaN, ±Infinity or null is kep
 "could be NaN"), never dropped or replaced. A ``concat`` list may name an input node (0 or 1): pycls
 concatenates whichever states the list names, so the input joins the output directly.
 
-``read_nds`` checks a whole file, one entry at a time (``nds_json``), and adds every problem (wrong type, unknown op, ...) to a
-``Problems`` collector with its location; what is only unusual (curves shorter than
+``read_nds`` checks a whole file, one entry at a time (``nds_json``), and adds every problem (wrong
+type, unknown op, ...) to a ``Problems`` collector with its location; what is only unusual (curves shorter than
 ``optim.max_ep``) is counted in ``NDSFile.warnings``.
 """
 

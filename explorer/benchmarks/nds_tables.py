@@ -44,7 +44,12 @@ class NetworkMetricsCache:
 
 def network_text(spec: ResNetSpec) -> str:
     """The network's identity as compact JSON (its arch_str)."""
-    d: dict = {"block_type": spec.block_type, "ds": list(spec.depths), "ws": list(spec.widths), "ss": list(spec.strides)}
+    d: dict = {
+        "block_type": spec.block_type,
+        "ds": list(spec.depths),
+        "ws": list(spec.widths),
+        "ss": list(spec.strides),
+    }
     if spec.bottleneck_multipliers is not None:
         d["bot_muls"] = list(spec.bottleneck_multipliers)
     if spec.groups is not None:

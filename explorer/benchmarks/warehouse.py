@@ -314,7 +314,9 @@ class Warehouse:
 
     # -- free SQL (CLI and the app's SQL box)
 
-    def query(self, sql: str, *, row_limit: int = DEFAULT_ROW_LIMIT, timeout_s: float = DEFAULT_TIMEOUT_S) -> QueryResult:
+    def query(
+        self, sql: str, *, row_limit: int = DEFAULT_ROW_LIMIT, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> QueryResult:
         """Run one read-only statement. Writes, ATTACH, COPY, settings and file access are refused."""
         statement = check_read_only(self._con, sql)
         cur = self._cursor()

@@ -77,15 +77,18 @@ def clearance(cell: Cell, positions: dict[int, Position]) -> float:
     t = np.einsum("nek,ek->ne", xy[:, None, :] - a[None], ab) / np.maximum(np.einsum("ek,ek->e", ab, ab), 1e-12)
     closest = a[None] + np.clip(t, 0, 1)[..., None] * ab[None]
     dist = np.linalg.norm(xy[:, None, :] - closest, axis=-1)  # (N, E)
-    ends = (np.arange(cell.n_nodes)[:, None] == pairs[None, :, 0]) | (np.arange(cell.n_nodes)[:, None] == pairs[None, :, 1])
+    ends = (np.arange(cell.n_nodes)[:, None] == pairs[None, :, 0]) | (
+        np.arange(cell.n_nodes)[:, None] == pairs[None, :, 1]
+    )
     dist[ends] = np.inf
     return float(dist.min())
 
 
 def label_gap(cell: Cell, positions: dict[int, Position]) -> float:
     """The smallest distance, in label boxes, between the midpoints of two edges with different ends
-    (inf if fewer than two): edge labels sit there; below 1 two labels overlap. A zigzag 0, 1, 2, 3 makes a parallelogram, whose diagonals
-    0 → 3 and 1 → 2 cross at their midpoints: one label would hide the other."""
+    (inf if fewer than two): edge labels sit there; below 1 two labels overlap. A zigzag 0, 1, 2, 3
+    makes a parallelogram, whose diagonals 0 → 3 and 1 → 2 cross at their midpoints: one label would
+    hide the other."""
     pairs = sorted({(e.src, e.dst) for e in cell.edges})
     if len(pairs) < 2:
         return float("inf")

@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print P, d̄, m̄, Shu width/depth and the NNGP values of one cell.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--nb201", metavar="ARCH", help="NAS-Bench-201 arch string |op~0|+|op~0|op~1|+|...|")
-    src.add_argument("--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it")
+    src.add_argument(
+        "--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it"
+    )
     src.add_argument("--cell-json", metavar="FILE", help="a cell in the general JSON form ('-' for stdin)")
     p.add_argument("--cell", choices=("normal", "reduce"), default="normal", help="which cell of a genotype")
     p.add_argument("--k0", type=float, default=0.5, help="input correlation K0 for the NNGP values (default 0.5)")
@@ -33,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("space", choices=ENUMERABLE)
     s.add_argument("--out", metavar="FILE", help="write the table (.csv or .parquet)")
     s.add_argument("--box", action="store_true", help="print the space's d̄/m̄ box and distribution summary")
-    s.add_argument("--f", type=float, default=0.5, help="box radius factor for the share inside (default ½, as in the paper)")
+    s.add_argument(
+        "--f", type=float, default=0.5, help="box radius factor for the share inside (default ½, as in the paper)"
+    )
     s.add_argument("--k0", type=float, default=0.5)
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=_space)
@@ -83,7 +87,9 @@ def _metrics(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(m.to_dict()))
         return 0
-    depths = ", ".join(map(str, m.path_depths[:40])) + (" …" if len(m.path_depths) > 40 or m.path_depths_truncated else "")
+    depths = ", ".join(map(str, m.path_depths[:40])) + (
+        " …" if len(m.path_depths) > 40 or m.path_depths_truncated else ""
+    )
     rows = [
         ("cell kind", cell.kind),
         ("paths P", str(m.paths)),
@@ -96,7 +102,9 @@ def _metrics(args: argparse.Namespace) -> int:
         (f"NNGP Eq. 12 at K0={m.k0:g}", _fmt(m.nngp_eq12)),
         (f"NNGP λmin (sum rule) at K0={m.k0:g}", _fmt(m.nngp_lambda_min)),
     ]
-    extra = {k: v for k, v in m.to_dict().items() if k.startswith("nngp_") and k not in ("nngp_eq12", "nngp_lambda_min")}
+    extra = {
+        k: v for k, v in m.to_dict().items() if k.startswith("nngp_") and k not in ("nngp_eq12", "nngp_lambda_min")
+    }
     rows += [(f"{k} at K0={m.k0:g}", _fmt(v)) for k, v in extra.items()]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

@@ -82,7 +82,11 @@ def sign_in(secret: str | None, token: str | None) -> User:
     if hmac.compare_digest(token.encode(), secret.encode()):
         return User(ADMIN, sees_all=True, can_submit=True)
     name, _, signature = token.rpartition(".")
-    if _NAME.match(name) and name != ADMIN and hmac.compare_digest(signature.encode(), _signature(secret, name).encode()):
+    if (
+        _NAME.match(name)
+        and name != ADMIN
+        and hmac.compare_digest(signature.encode(), _signature(secret, name).encode())
+    ):
         return User(name, sees_all=False, can_submit=True)
     raise AccessError("that access token is not valid on this server: check it, or ask the operator "
                       "for yours (they print it with `explorer token NAME`)")

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # The set's columns and their dtypes (nullable integers where a network kind has no such size).
 COLUMNS: dict[str, str] = {
     "job_id": "int64",
-    "label": "str",  # '#9 DAG#3 · width 256 · digits · seed 1' (explorer.cell.naming.job_label), as the job pages call it
+    "label": "str",  # '#9 DAG#3 · width 256 · digits · seed 1' (explorer.jobs.labels.job_label)
     "owner": "str",  # who ran it on a shared server (explorer.core.access); empty without tokens
     "arch_str": "str",  # Cell.to_text() of the (normal) cell: the warehouse's arch_str
     "cell_kind": "str",  # nb201 | darts | dag
@@ -97,17 +97,32 @@ def _row(store: JobStore, job: Job) -> dict[str, Any]:
     # The summary has no final train accuracy: the last point of the epoch stream is it.
     train_acc = store.metrics(job.id, names=["epoch_train_acc"])
     return {
-        "job_id": job.id, "label": job_label(job), "owner": job.owner, "arch_str": arch_str, "cell_kind": cell_kind, "network": network,
-        **{size: net.get(size) if size in _SIZES.get(network or "", ()) else None
-           for size in ("width", "channels", "cells_per_stage", "layers")},
-        "parameters": result.get("parameters"), "dataset": result.get("dataset") or spec.get("data", {}).get("name"),
-        "epochs": result.get("epochs_run", spec.get("epochs")), "seed": spec.get("seed"),
-        "optimizer": spec.get("optimizer"), "lr": spec.get("lr"), "schedule": spec.get("schedule"),
+        "job_id": job.id,
+        "label": job_label(job),
+        "owner": job.owner,
+        "arch_str": arch_str,
+        "cell_kind": cell_kind,
+        "network": network,
+        **{
+            size: net.get(size) if size in _SIZES.get(network or "", ()) else None
+            for size in ("width", "channels", "cells_per_stage", "layers")
+        },
+        "parameters": result.get("parameters"),
+        "dataset": result.get("dataset") or spec.get("data", {}).get("name"),
+        "epochs": result.get("epochs_run", spec.get("epochs")),
+        "seed": spec.get("seed"),
+        "optimizer": spec.get("optimizer"),
+        "lr": spec.get("lr"),
+        "schedule": spec.get("schedule"),
         "batch_size": spec.get("batch_size"),
         "final_train_acc": train_acc[-1].value if train_acc else None,
-        "final_train_loss": result.get("final_train_loss"), "final_test_acc": result.get("final_test_acc"),
-        "final_test_loss": result.get("final_test_loss"), "best_test_acc": result.get("best_test_acc"),
-        "train_s": result.get("seconds"), "duration_s": job.duration_s, "device": result.get("device"),
+        "final_train_loss": result.get("final_train_loss"),
+        "final_test_acc": result.get("final_test_acc"),
+        "final_test_loss": result.get("final_test_loss"),
+        "best_test_acc": result.get("best_test_acc"),
+        "train_s": result.get("seconds"),
+        "duration_s": job.duration_s,
+        "device": result.get("device"),
         "finished_at": job.finished_at,
     }
 

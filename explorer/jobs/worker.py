@@ -298,7 +298,11 @@ class Worker:
         elif current.cancel_requested:
             self.store.finish(job_id, attempt, "cancelled", message="cancelled")
         else:
-            how = f"was killed by signal {signal.Signals(-code).name}" if code and code < 0 else f"exited with code {code}"
+            how = (
+                f"was killed by signal {signal.Signals(-code).name}"
+                if code and code < 0
+                else f"exited with code {code}"
+            )
             self.store.finish(
                 job_id, attempt, "failed", message=f"job process {how}",
                 error=f"The job process {how} without reporting a result (out of memory? a crash in native code?).",

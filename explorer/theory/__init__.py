@@ -1,1 +1,2 @@
-"""What a cell's connectivity implies: paths, effective depth/width, NNGP maps and kernels, whole search spaces, teaching text."""
+"""What a cell's connectivity implies: paths, effective depth/width, NNGP maps and kernels, whole
+search spaces, Shu's variants, network-level DAGs, teaching text."""
