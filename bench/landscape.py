@@ -9,6 +9,10 @@ Every method runs in the same process, interleaved round-robin; the best of ``--
 counts. Prints ratios (ours / bound, ours / loss-landscapes) as a Markdown table.
 
     .venv/bin/python -m bench.landscape [--widths 64 256 1024] [--samples 1000] [--repeat 3] [--conv]
+
+``--bn-compare EPOCHS`` instead trains the NB201 ResNet cell (C=8, N=1) on digits for EPOCHS epochs
+and prints the loss on a 5×5 grid over [-1, 1]² on the test split with BatchNorm's running
+statistics and with batch statistics (docs/experiments.md, "BatchNorm statistics").
 """
 
 from __future__ import annotations
@@ -43,6 +47,25 @@ def _bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
             float(torch.nn.functional.cross_entropy(model(x), y))
 
 
+def bn_compare(epochs: int, samples: int, seed: int = 0) -> None:
+    from explorer.experiments.train import TrainSpec, train
+
+    spec = TrainSpec.model_validate({
+        "network": {"cell": get_preset("NB201 ResNet cell").cell.to_text(), "channels": 8, "cells_per_stage": 1},
+        "data": {"name": "digits"}, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "epochs": epochs,
+        "seed": seed})
+    result = train(spec)
+    x, y = result.data.x_test[:samples], result.data.y_test[:samples]
+    d1, d2 = directions(result.model, seed)
+    axis = np.linspace(-1, 1, 5)
+    print(f"NB201 ResNet cell, C=8, N=1, digits, {epochs} epochs (test acc {result.summary['final_test_acc']:.3f}); "
+          f"test split, {len(y)} samples, directions seed {seed}\n")
+    print("| BatchNorm | loss at (0, 0) | at (1, 1) | at (-1, 0) | max over the 5×5 grid |\n|---|---|---|---|---|")
+    for mode in ("running", "batch"):
+        loss = SurfaceEvaluator(result.model, x, y, d1, d2, bn_stats=mode).grid(axis, axis, method="loop").loss
+        print(f"| {mode} | {loss[2, 2]:.3f} | {loss[4, 4]:.3f} | {loss[2, 0]:.3f} | {np.nanmax(loss):.3f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 256, 1024])
@@ -50,7 +73,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--conv", action="store_true", help="also an NB201 conv network (C=8, N=1) on 8×8 digits")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--bn-compare", type=int, default=0, metavar="EPOCHS",
+                    help="running vs batch BatchNorm statistics after EPOCHS epochs (see above), then stop")
     args = ap.parse_args()
+    if args.bn_compare:
+        for epochs in (args.bn_compare, 4 * args.bn_compare):
+            bn_compare(epochs, args.samples)
+        return
     device = torch.device(args.device)
     data = load_dataset(DataSpec(name="digits")).to(device)
     x, y = data.x_train[: args.samples], data.y_train[: args.samples]

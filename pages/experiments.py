@@ -14,7 +14,7 @@ import torch
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.experiments.checkpoints import curve_band, load_trained
-from explorer.experiments.presets import experiment_presets, preset_specs
+from explorer.experiments.presets import analysis_presets, experiment_presets, preset_specs
 from explorer.figures.experiments import (
     bands_csv,
     hessian_figures,
@@ -124,7 +124,8 @@ def _queue_tab(store: JobView, read_only: bool) -> None:
     choices = [p for p in presets if p.size == size]
     preset = st.selectbox("Preset", choices, format_func=lambda p: p.name, key="exp_preset")
     st.caption(f"{preset.description} — {len(preset.specs)} train job(s).")
-    path = st.text_input(f"Folder with the {preset.needs_path} files", key="exp_path",
+    optional = f" (empty: {preset.fallback_data['name']} instead)" if preset.fallback_data else ""
+    path = st.text_input(f"Folder with the {preset.needs_path} files{optional}", key="exp_path",
                          help=f"relative to the server's data directory ({get_settings().data_dir}), "
                               "or an absolute path inside it") if preset.needs_path else None
     if st.button("Queue these runs", type="primary", key="exp_queue"):
@@ -149,6 +150,17 @@ def _queue_tab(store: JobView, read_only: bool) -> None:
                 st.error(str(exc))
             else:
                 st.success(f"Queued {kind.name} job #{new}.")
+    papers = analysis_presets()
+    picked = st.selectbox("Or as a paper did it", range(len(papers)), format_func=lambda i: papers[i].name,
+                          key="exp_analysis_preset")
+    st.caption(papers[picked].description)
+    if st.button("Queue this analysis", key="exp_queue_analysis_preset"):
+        try:
+            new = store.submit(papers[picked].kind, papers[picked].spec_for(job.id))
+        except USER_ERRORS as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Queued {papers[picked].kind} job #{new}.")
     _onnx_download(store, job)
 
 
@@ -208,7 +220,8 @@ def _landscape_tab(store: JobView) -> None:
         return
     job, plane = picked
     which = st.radio("Show", list(plane.values), horizontal=True, key="exp_contour_z", format_func=plane.labels.get)
-    contour, surface = surface_figures(plane.alpha, plane.beta, plane.values[which], which)
+    contour, surface = surface_figures(plane.alpha, plane.beta, plane.values[which], which, plane.setting)
+    st.caption(f"Evaluated on the {plane.setting}.")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(contour, width="stretch")
@@ -217,21 +230,23 @@ def _landscape_tab(store: JobView) -> None:
         st.plotly_chart(surface, width="stretch")
         _artifact_downloads(surface, f"surface_{job.id}", store, job.id, plane.arrays)
     if len(plane.line_t):
-        line = interpolation_figure(plane.line_t, plane.line[which], which)
+        line = interpolation_figure(plane.line_t, plane.line[which], which, plane.setting)
         st.plotly_chart(line, width="stretch")
         _downloads(line, f"interpolation_{job.id}")
     st.caption(f"Job #{job.id}: {json.dumps(job.result)}")
 
 
 def _variance_tab(store: JobView) -> None:
-    st.caption("BatchNorm runs in eval mode here: per-sample gradients are undefined in train mode.")
+    st.caption("BatchNorm runs in eval mode here (per-sample gradients are undefined in train mode), with the "
+               "trained running statistics or those of the evaluation subset recomputed at every point.")
     picked = _finished(store, "grad_variance", "exp_gv_job")
     if picked is None:
         return
     job, plane = picked
     (name, values), = plane.values.items()
-    heat = variance_heatmap(plane.alpha, plane.beta, values)
-    _, surface = surface_figures(plane.alpha, plane.beta, values, name)
+    st.caption(f"Evaluated on the {plane.setting}.")
+    heat = variance_heatmap(plane.alpha, plane.beta, values, plane.setting)
+    _, surface = surface_figures(plane.alpha, plane.beta, values, name, plane.setting)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(heat, width="stretch")
@@ -246,7 +261,8 @@ def _hessian_tab(store: JobView) -> None:
     if picked is None:
         return
     job, spectrum = picked
-    bars, traces = hessian_figures(spectrum.eigenvalues, spectrum.traces)
+    st.caption(f"Evaluated on the {spectrum.setting}.")
+    bars, traces = hessian_figures(spectrum.eigenvalues, spectrum.traces, spectrum.setting)
     st.plotly_chart(bars, width="stretch")
     _artifact_downloads(bars, f"hessian_{job.id}", store, job.id, spectrum.arrays)
     st.plotly_chart(traces, width="stretch")

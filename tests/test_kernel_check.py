@@ -13,7 +13,13 @@ import pytest
 import torch
 
 from explorer.cell.presets import PRESETS, get_preset
-from explorer.experiments.kernel_check import centred_pair, fit_error_trend, kernel_check, node_moments
+from explorer.experiments.kernel_bias import bias_test
+from explorer.experiments.kernel_check import (
+    centred_pair,
+    fit_error_trend,
+    kernel_check,
+    node_moments,
+)
 from explorer.theory.dag_kernel import dag_kernel
 
 WIDTHS = (64, 256, 1024)
@@ -109,3 +115,61 @@ def test_fit_error_trend() -> None:
     slope, c = fit_error_trend(widths, [3 / math.sqrt(m) for m in widths])
     assert slope == pytest.approx(-0.5) and c == pytest.approx(3.0)
     assert fit_error_trend(widths, [0.0, 0.0, 0.0]) == (None, None)
+
+
+# --- a bias shared by the widths (synthetic per-width estimates) ------------------------------------
+
+WIDTHS_BIAS = [64, 256, 1024, 4096]
+
+
+def test_every_width_on_one_side_is_a_systematic_bias() -> None:
+    # Each width alone is within its t-limit (|z| ≤ 3.8), but all four sit above, shrinking like 1/m.
+    means = [1 + 20 / m for m in WIDTHS_BIAS]
+    ses = [(20 / m) / 1.5 for m in WIDTHS_BIAS]  # every deviation 1.5 SE: one width alone says nothing
+    b = bias_test("diag", WIDTHS_BIAS, means, ses, 1.0, n_seeds=16)
+    assert (b.positive, b.negative) == (4, 0) and b.same_side and b.bars_one_side
+    assert b.combined_z is not None and b.combined_z > 2.5 and b.combined_p is not None and b.combined_p < 0.01
+    assert b.systematic
+    assert b.slope == pytest.approx(20.0, rel=1e-6) and b.intercept == pytest.approx(0.0, abs=1e-9)
+
+
+def test_balanced_deviations_are_no_bias() -> None:
+    means = [1.02, 0.98, 1.01, 0.99]
+    ses = [0.02, 0.02, 0.01, 0.01]
+    b = bias_test("diag", WIDTHS_BIAS, means, ses, 1.0, n_seeds=16)
+    assert (b.positive, b.negative) == (2, 2) and not b.same_side and not b.bars_one_side
+    assert b.sign_p == 1.0 and abs(b.combined_z) < 1e-9 and not b.systematic
+
+
+def test_the_verdict_names_a_shared_bias() -> None:
+    from explorer.experiments.kernel_check import Analytic, KernelCheckResult, WidthEstimate
+
+    def result(means: list[float], ses: list[float]) -> KernelCheckResult:
+        widths = [WidthEstimate(m, 16, d, s, 0.5, 0.01, 0.5, 0.01, s, (d - 1) / s, 0.0, 3.8, True)
+                  for m, d, s in zip(WIDTHS_BIAS, means, ses, strict=True)]
+        bias = [bias_test("diag", WIDTHS_BIAS, means, ses, 1.0, 16), bias_test("off", WIDTHS_BIAS, [0.5] * 4,
+                                                                                 [0.01] * 4, 0.5, 16)]
+        exact = Analytic(1.0, 0.5, 0.5)
+        return KernelCheckResult("c", 0.5, exact, exact, exact, widths, None, None, bias)
+
+    one_side = result([1 + 20 / m for m in WIDTHS_BIAS], [(20 / m) / 1.5 for m in WIDTHS_BIAS])
+    assert one_side.consistent and one_side.systematic
+    assert "within sampling error at every width taken alone" in one_side.verdict
+    assert "systematic (finite-width) bias" in one_side.verdict and "above the exact value at all 4" in one_side.verdict
+    assert "shrinks like 1/width" in one_side.verdict
+    balanced = result([1.02, 0.98, 1.01, 0.99], [0.02, 0.02, 0.01, 0.01])
+    assert not balanced.systematic and "no systematic bias detected" in balanced.verdict
+    d = json.loads(json.dumps(one_side.to_dict(), allow_nan=False))
+    assert d["systematic"] is True and d["bias"][0]["same_side"] is True and d["verdict"] == one_side.verdict
+
+
+def test_the_job_caption_is_the_verdict() -> None:
+    from types import SimpleNamespace
+
+    from explorer.jobs.kinds.nngp_check import read_check
+
+    r = kernel_check(get_preset("DAG#2 (parallel)").cell, 0.2, (32, 64, 128), 3)
+    caption = read_check(None, SimpleNamespace(result=r.to_dict())).caption  # type: ignore[arg-type]
+    assert r.verdict in caption and ("systematic" in caption)
+    old = read_check(None, SimpleNamespace(result={"k0": 0.5, "consistent": True})).caption  # type: ignore[arg-type]
+    assert "no test for a bias" in old

@@ -65,6 +65,18 @@ class TrainedModel:
     weights_init: bytes
 
 
+def stored_spec_json(spec_json: bytes) -> str:
+    """A stored ``train_spec.json`` as today's spec reads it: runs stored before ``network.mlp_stem``
+    existed were trained with the linear stem, so they get it back (the new default is Chen's)."""
+    try:
+        raw = json.loads(spec_json)
+    except ValueError:
+        return spec_json.decode(errors="replace")  # let validation say what is wrong
+    if isinstance(raw, dict) and isinstance(raw.get("network"), dict):
+        raw["network"].setdefault("mlp_stem", "linear")
+    return json.dumps(raw)
+
+
 def load_trained(reader: ArtifactReader, job_id: int, device: torch.device) -> TrainedModel:
     """A finished ``train`` job's network with its final weights, and its dataset, on ``device``."""
     try:
@@ -73,7 +85,7 @@ def load_trained(reader: ArtifactReader, job_id: int, device: torch.device) -> T
         weights_init = reader.read_artifact(job_id, WEIGHTS_INIT)
     except Exception as exc:
         raise UserError(f"job {job_id} is not a finished train job with stored weights ({exc})") from None
-    spec = validate_model(TrainSpec, spec_json.decode(), f"train job {job_id}'s")
+    spec = validate_model(TrainSpec, stored_spec_json(spec_json), f"train job {job_id}'s")
     data = load_dataset(spec.data).to(device)
     model = build_model(spec, data)
     load_weights(model, weights, what=f"job {job_id}'s weights")

@@ -4,7 +4,9 @@ g(w) = Var_i(∇f_i(w)) = mean_i ‖∇f_i(w)‖² − ‖mean_i ∇f_i(w)‖²,
 shown as √g as in the paper. BackPACK's ``SumGradSquared`` gives Σ_i (∇f_i)² per parameter in
 the same backward pass as Σ_i ∇f_i (the loss is a sum, so BackPACK's per-sample terms are the
 plain per-sample gradients). BatchNorm runs in eval mode: in train mode a sample's gradient
-depends on the rest of its batch, so per-sample gradients are not defined.
+depends on the rest of its batch, so per-sample gradients are not defined. Its statistics are the
+trained running ones (``bn_stats="running"``) or, with ``"batch"``, those of the evaluation subset
+recomputed at every grid point and then held fixed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ import numpy as np
 import torch
 from backpack import backpack, extend
 from backpack.extensions import SumGradSquared
+from pydantic import Field
 from torch import Tensor, nn
 
-from explorer.experiments.checkpoints import start_analysis
+from explorer.experiments.batchnorm import BNStats, recalibrate_
+from explorer.experiments.checkpoints import Split, start_analysis
 from explorer.experiments.context import RunContext
-from explorer.experiments.landscape import Directions, GridSpec, directions, grid_csv, npz_bytes
+from explorer.experiments.landscape import (
+    Directions,
+    GridSpec,
+    directions,
+    evaluation_setting,
+    grid_csv,
+    npz_bytes,
+)
 from explorer.experiments.train import EVAL_BATCH
 
 PARAMETERIZED = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d)
@@ -31,7 +42,8 @@ GRAD_VARIANCE_CSV = "grad_variance.csv"
 
 
 class GradVarianceSpec(GridSpec):
-    pass
+    # Shu et al.'s quantity, so Shu's setting by default: their maps are on the CIFAR-10 test set.
+    split: Split = Field("test", description="which split the evaluation subset comes from (Shu et al.: test)")
 
 
 def extend_for_backpack(model: nn.Module) -> nn.Module:
@@ -104,16 +116,20 @@ def _set(params: dict[str, nn.Parameter], base: dict[str, Tensor], d1: Direction
 
 
 def variance_grid(model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Directions, xs: np.ndarray,
-                  ys: np.ndarray, *, ctx: RunContext | None = None) -> np.ndarray:
-    """g on the grid xs × ys (rows are ys) around the model's weights; the weights are restored."""
+                  ys: np.ndarray, *, ctx: RunContext | None = None, bn_stats: BNStats = "running") -> np.ndarray:
+    """g on the grid xs × ys (rows are ys) around the model's weights; the weights (and BatchNorm's
+    running statistics) are restored."""
     params = dict(model.named_parameters())
     base = {k: p.detach().clone() for k, p in params.items()}
+    buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
     extend_for_backpack(model)
     out = np.full((len(ys), len(xs)), np.nan)
     try:
         for j, b in enumerate(ys):
             for i, a in enumerate(xs):
                 _set(params, base, d1, d2, float(a), float(b))
+                if bn_stats == "batch":
+                    recalibrate_(model, x)
                 out[j, i] = gradient_variance(model, x, y)
             if ctx is not None:
                 ctx.progress((j + 1) / len(ys), "gradient variance")
@@ -123,6 +139,8 @@ def variance_grid(model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Di
         with torch.no_grad():
             for k, p in params.items():
                 p.copy_(base[k])
+            for k, buf in model.named_buffers():
+                buf.copy_(buffers[k])
     return out
 
 
@@ -131,7 +149,8 @@ def run_grad_variance(spec: GradVarianceSpec, ctx: RunContext) -> dict[str, Any]
     x, y = analysis.x, analysis.y
     d1, d2 = directions(analysis.trained.model, spec.seed, spec.ignore_bias_bn)
     axis = spec.axis()
-    g = variance_grid(analysis.trained.model, x, y, d1, d2, axis, axis, ctx=ctx)
+    setting = evaluation_setting(spec.split, spec.bn_stats, analysis.trained.model)  # before the grid moves it
+    g = variance_grid(analysis.trained.model, x, y, d1, d2, axis, axis, ctx=ctx, bn_stats=spec.bn_stats)
     seconds = analysis.seconds()
     sqrt_g = np.sqrt(g)
     ctx.artifact(GRAD_VARIANCE_NPZ, npz_bytes(alpha=axis, beta=axis, g=g, sqrt_g=sqrt_g), "application/x-npz")
@@ -140,5 +159,5 @@ def run_grad_variance(spec: GradVarianceSpec, ctx: RunContext) -> dict[str, Any]
     return {
         "train_job": spec.train_job, "points": int(np.isfinite(g).sum()), "seconds": seconds, "samples": len(y),
         "centre_sqrt_g": float(sqrt_g[centre]) if centre else None,
-        "min_sqrt_g": float(np.nanmin(sqrt_g)), "max_sqrt_g": float(np.nanmax(sqrt_g)),
+        "min_sqrt_g": float(np.nanmin(sqrt_g)), "max_sqrt_g": float(np.nanmax(sqrt_g)), **setting,
     }

@@ -4,11 +4,13 @@ Hessian-vector products by double backpropagation (Pearlmutter's trick, no Hessi
 power iteration with deflation against the eigenvectors already found, as PyHessian does. Power
 iteration converges to the eigenvalue of largest magnitude, which at a trained minimum is the top
 (positive) curvature: the smoothness figure Shu et al. tie to the Lipschitz constant. BatchNorm
-runs in eval mode, so the loss is a fixed function of the weights.
+runs in eval mode with the running statistics by default, so the loss is a fixed function of the
+weights; ``bn_stats="batch"`` uses each chunk's statistics instead (``explorer.experiments.batchnorm``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +20,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
+from explorer.experiments.batchnorm import BNStats, use_batch_statistics_
 from explorer.experiments.checkpoints import Split, start_analysis
 from explorer.experiments.context import RunContext
-from explorer.experiments.landscape import npz_bytes
+from explorer.experiments.landscape import evaluation_setting, npz_bytes
 from explorer.experiments.train import EVAL_BATCH
 
 HESSIAN_NPZ = "hessian.npz"  # eigenvalues, iterations, traces (Rayleigh quotient per iteration, NaN-padded)
@@ -35,6 +38,9 @@ class HessianSpec(BaseModel):
     tolerance: float = Field(1e-3, gt=0, le=1, description="stop when the relative change is below this")
     samples: int = Field(1000, ge=1, le=1_000_000, description="size of the fixed evaluation subset")
     split: Split = "train"
+    bn_stats: BNStats = Field("running", description="BatchNorm: 'running' = the trained running statistics "
+                              "(eval mode); 'batch' = each chunk's own statistics, derivatives through them as "
+                              "in training")
     seed: int = Field(0, ge=0, description="seed of the starting vectors")
 
 
@@ -84,8 +90,12 @@ class HessianResult:
 def top_eigenvalues(model: nn.Module, x: Tensor, y: Tensor, k: int = 3, *, max_iterations: int = 100,
                     tolerance: float = 1e-3, seed: int = 0,
                     should_stop: Callable[[], bool] | None = None,
-                    progress: Callable[[float], None] | None = None) -> HessianResult:
-    """The ``k`` eigenvalues of largest magnitude of the loss Hessian at the model's weights."""
+                    progress: Callable[[float], None] | None = None,
+                    bn_stats: BNStats = "running") -> HessianResult:
+    """The ``k`` eigenvalues of largest magnitude of the loss Hessian at the model's weights
+    (BatchNorm with its running statistics, or with each chunk's own on a copy: ``bn_stats``)."""
+    if bn_stats == "batch":
+        model = use_batch_statistics_(copy.deepcopy(model))
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
     generator = torch.Generator().manual_seed(seed)
@@ -123,7 +133,7 @@ def run_hessian_top(spec: HessianSpec, ctx: RunContext) -> dict[str, Any]:
     x, y = analysis.x, analysis.y
     result = top_eigenvalues(analysis.trained.model, x, y, spec.top_k, max_iterations=spec.max_iterations,
                              tolerance=spec.tolerance, seed=spec.seed, should_stop=ctx.should_stop,
-                             progress=lambda f: ctx.progress(f, "power iteration"))
+                             progress=lambda f: ctx.progress(f, "power iteration"), bn_stats=spec.bn_stats)
     for i, value in enumerate(result.eigenvalues):
         ctx.metric("eigenvalue", value, step=i + 1)
     width = max((len(t) for t in result.traces), default=0)
@@ -134,4 +144,5 @@ def run_hessian_top(spec: HessianSpec, ctx: RunContext) -> dict[str, Any]:
                                           iterations=np.asarray(result.iterations), traces=traces),
                  "application/x-npz")
     return {"train_job": spec.train_job, "eigenvalues": result.eigenvalues, "iterations": result.iterations,
-            "seconds": analysis.seconds(), "samples": len(y)}
+            "seconds": analysis.seconds(), "samples": len(y),
+            **evaluation_setting(spec.split, spec.bn_stats, analysis.trained.model)}

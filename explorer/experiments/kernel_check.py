@@ -5,6 +5,8 @@ For two stem outputs h(x), h(x') built exactly centred (coordinate mean 0), with
 seeds; the output kernel ⟨X(x_a), X(x_b)⟩/m (m, not the width of a concat output) is compared with
 the exact infinite-width kernel (``dag_kernel``), the sum rule and Eq. 12. The inputs carry no
 sampling error, so what is left is the network's own: fluctuations ∝ 1/√m plus an O(1/m) bias.
+Each width is tested alone (a t-test), and the widths are pooled to find a bias they share
+(``explorer.experiments.kernel_bias``): the verdict says both.
 
 ``run_nngp_check`` is what the ``nngp_check`` job kind runs: ``kernel_check`` with its metrics and an
 ``.npz`` of the per-width values; ``KernelCheckResult.to_dict()`` is its JSON summary.
@@ -27,6 +29,7 @@ from scipy import stats
 from explorer.cell.model import Cell, parse_cell
 from explorer.core.errors import CellError
 from explorer.experiments.context import RunContext
+from explorer.experiments.kernel_bias import BiasTest, bias_test, describe_bias
 from explorer.nets.mlp import MLPCellNet
 from explorer.theory import nngp, relu
 from explorer.theory.dag_kernel import dag_kernel
@@ -128,14 +131,46 @@ class KernelCheckResult:
     widths: list[WidthEstimate]
     error_slope: float | None  # least-squares slope of log rms_error against log width (≈ −0.5 expected)
     error_c: float | None  # C in rms_error ≈ C/√m (the 1/√m trend fitted with its slope fixed)
+    bias: list[BiasTest]  # diag and off pooled over widths
 
     @property
     def consistent(self) -> bool:
+        """Every width within its own sampling error (says nothing about a bias shared by all widths)."""
         return all(w.consistent for w in self.widths)
+
+    @property
+    def systematic(self) -> bool:
+        """A bias shared by the widths: see ``bias``."""
+        return any(b.systematic for b in self.bias)
+
+    @property
+    def verdict(self) -> str:
+        """One sentence for people: per width, then pooled over widths."""
+        if not self.consistent:
+            bad = [w.width for w in self.widths if not w.consistent]
+            head = f"deviates beyond sampling error at width {', '.join(map(str, bad))}"
+        else:
+            head = "within sampling error at every width taken alone"
+        flagged = [b for b in self.bias if b.systematic]
+        if flagged:
+            trend = [b for b in flagged if b.slope is not None and b.slope_se and abs(b.slope) > 2 * b.slope_se]
+            tail = ("; but a systematic (finite-width) bias: " + "; ".join(describe_bias(b) for b in flagged)
+                    + ("; it shrinks like 1/width" if trend and all(
+                        b.intercept is not None and b.intercept_se and abs(b.intercept) <= 2 * b.intercept_se
+                        for b in trend) else ""))
+        else:
+            same = [b for b in self.bias if b.bars_one_side]
+            tail = ("; no systematic bias detected" + (" (" + "; ".join(describe_bias(b) for b in same)
+                                                       + ", not significant)" if same else ""))
+        return head + tail + "."
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["consistent"] = self.consistent
+        d["systematic"] = self.systematic
+        d["verdict"] = self.verdict
+        for b, raw in zip(self.bias, d["bias"], strict=True):
+            raw["same_side"] = b.same_side
         return _json_safe(d)
 
 
@@ -219,11 +254,16 @@ def kernel_check(
             progress((i + 1) / len(widths), f"width {m}: {seeds} networks")
     slope, c_half = fit_error_trend([w.width for w in estimates], [w.rms_error for w in estimates],
                                    floor=_float_tol(ed))
+    ms = [w.width for w in estimates]
+    bias = [bias_test("diag", ms, [w.diag for w in estimates], [w.diag_se for w in estimates], ed, seeds,
+                      tol=_float_tol(ed)),
+            bias_test("off", ms, [w.off for w in estimates], [w.off_se for w in estimates], eo, seeds,
+                      tol=_float_tol(eo))]
     return KernelCheckResult(
         cell=cell.to_text(), k0=k0, exact=exact,
         sum_rule=Analytic(sd, so, float(relu.lambda_min_2x2(sd, so))),
         eq12=Analytic(None, None, float(nngp.eq12(path_histogram(cell), k0))),
-        widths=estimates, error_slope=slope, error_c=c_half,
+        widths=estimates, error_slope=slope, error_c=c_half, bias=bias,
     )
 
 

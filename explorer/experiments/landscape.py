@@ -3,8 +3,9 @@
 Directions: Gaussian, filter-normalised (every filter — a row of a linear layer, an output channel
 of a conv — scaled to the norm of the same filter of the weights). One-dimensional parameters
 (biases, BatchNorm scales and shifts) get zero directions by default, as in the reference
-implementation (``ignore='biasbn'``). The network runs in eval mode with the trained BatchNorm
-statistics, on a fixed evaluation subset.
+implementation (``ignore='biasbn'``). The network runs in eval mode on a fixed evaluation subset,
+BatchNorm with the trained running statistics (Li et al.) or the batch's own (``bn_stats``;
+``explorer.experiments.batchnorm`` says why both).
 
 Speed: the first layer is linear in its weights, so its output at w* + αd1 + βd2 is
 X·W + α X·D1 + β X·D2 from three products computed once, not one per grid point (and at
@@ -33,6 +34,7 @@ from safetensors.torch import save as st_save
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from explorer.experiments.batchnorm import BN_STATS_LABELS, BNStats, has_batchnorm, use_batch_statistics_
 from explorer.experiments.checkpoints import Split, start_analysis
 from explorer.experiments.context import RunContext
 from explorer.experiments.train import EVAL_BATCH
@@ -124,12 +126,15 @@ class SurfaceEvaluator:
     """
 
     def __init__(self, model: nn.Module, x: Tensor, y: Tensor, d1: Directions, d2: Directions, *,
-                 use_linearity: bool = True, eval_batch: int = EVAL_BATCH, accuracy: bool = True) -> None:
+                 use_linearity: bool = True, eval_batch: int = EVAL_BATCH, accuracy: bool = True,
+                 bn_stats: BNStats = "running") -> None:
         self.y = y
         self.accuracy = accuracy  # False: loss only (accuracy NaN), a few ops less per point
         self.method_used: Literal["loop", "vmap"] | None = None  # set by grid()
         self.seconds_per_point: dict[str, float] = {}
         self.model = copy.deepcopy(model).eval()
+        if bn_stats == "batch":  # each chunk (≤ eval_batch samples) normalised by its own statistics
+            use_batch_statistics_(self.model)
         self.chunks = [x[i : i + eval_batch] for i in range(0, len(x), eval_batch)]
         self.labels = [y[i : i + eval_batch] for i in range(0, len(y), eval_batch)]
         self.first: str | None = None
@@ -274,10 +279,10 @@ class SurfaceEvaluator:
 
 @torch.no_grad()
 def interpolate(model: nn.Module, init_state: dict[str, Tensor], x: Tensor, y: Tensor, ts: np.ndarray,
-                eval_batch: int = EVAL_BATCH) -> tuple[np.ndarray, np.ndarray]:
+                eval_batch: int = EVAL_BATCH, bn_stats: BNStats = "running") -> tuple[np.ndarray, np.ndarray]:
     """Loss and accuracy along w(t) = w_init + t·(w* − w_init) (Goodfellow et al., 2015): the
     surface evaluator with base w_init and one direction. Only the parameters move; BatchNorm keeps
-    the trained running statistics."""
+    the trained running statistics (``bn_stats="running"``) or uses the batch's."""
     start = copy.deepcopy(model).eval()
     final = dict(model.named_parameters())
     line: Directions = {}
@@ -285,7 +290,7 @@ def interpolate(model: nn.Module, init_state: dict[str, Tensor], x: Tensor, y: T
         p.copy_(init_state[k].to(p.device, p.dtype))
         line[k] = final[k].detach() - p
     zero = {k: torch.zeros_like(v) for k, v in line.items()}
-    evaluator = SurfaceEvaluator(start, x, y, line, zero, eval_batch=eval_batch)
+    evaluator = SurfaceEvaluator(start, x, y, line, zero, eval_batch=eval_batch, bn_stats=bn_stats)
     values = [evaluator.point(float(t), 0.0) for t in ts]
     return np.asarray([v[0] for v in values]), np.asarray([v[1] for v in values])
 
@@ -304,8 +309,12 @@ class GridSpec(BaseModel):
     extent: float = Field(1.0, gt=0, le=100, description="the grid spans [-extent, extent]²")
     seed: int = Field(0, ge=0, description="seed of the two random directions")
     samples: int = Field(1000, ge=1, le=1_000_000, description="size of the fixed evaluation subset")
-    split: Split = "train"
+    split: Split = Field("train", description="which split the evaluation subset comes from (Shu et al.'s "
+                         "figures: the test set)")
     ignore_bias_bn: bool = Field(True, description="zero direction on biases and BatchNorm parameters")
+    bn_stats: BNStats = Field("running", description="BatchNorm: 'running' = the trained running statistics "
+                              "(eval mode, Li et al.); 'batch' = the statistics of the evaluated samples at each "
+                              "point (fairer away from the optimum and after short runs)")
 
     def axis(self) -> np.ndarray:
         return np.linspace(-self.extent, self.extent, self.steps)
@@ -341,7 +350,7 @@ def run_loss_contour(spec: LossContourSpec, ctx: RunContext) -> dict[str, Any]:
     analysis = start_analysis(ctx, spec.train_job, spec.split, spec.samples)
     trained, x, y = analysis.trained, analysis.x, analysis.y
     d1, d2 = directions(trained.model, spec.seed, spec.ignore_bias_bn)
-    evaluator = SurfaceEvaluator(trained.model, x, y, d1, d2)
+    evaluator = SurfaceEvaluator(trained.model, x, y, d1, d2, bn_stats=spec.bn_stats)
     axis = spec.axis()
     surface = evaluator.grid(axis, axis, method=spec.method, should_stop=ctx.should_stop,
                              progress=lambda f: ctx.progress(0.9 * f, "loss grid"))
@@ -349,7 +358,7 @@ def run_loss_contour(spec: LossContourSpec, ctx: RunContext) -> dict[str, Any]:
     ts = np.linspace(*spec.interpolation_range, spec.interpolation_steps)
     if spec.interpolation_steps and not ctx.should_stop():
         init = load_state(trained.weights_init)
-        interp_loss, interp_acc = interpolate(trained.model, init, x, y, ts)
+        interp_loss, interp_acc = interpolate(trained.model, init, x, y, ts, bn_stats=spec.bn_stats)
     else:
         ts, interp_loss, interp_acc = np.zeros(0), np.zeros(0), np.zeros(0)
     ctx.artifact(CONTOUR_NPZ, npz_bytes(alpha=surface.xs, beta=surface.ys, loss=surface.loss, acc=surface.acc,
@@ -366,5 +375,12 @@ def run_loss_contour(spec: LossContourSpec, ctx: RunContext) -> dict[str, Any]:
         "centre_loss": float(surface.loss[centre]) if centre else None,
         "min_loss": float(np.nanmin(surface.loss)), "max_loss": float(np.nanmax(surface.loss)),
         "first_layer_linearity": evaluator.first, "samples": len(y), "method": evaluator.method_used,
-        "seconds_per_point": evaluator.seconds_per_point,
+        "seconds_per_point": evaluator.seconds_per_point, **evaluation_setting(spec.split, spec.bn_stats,
+                                                                                 trained.model),
     }
+
+
+def evaluation_setting(split: Split, bn_stats: BNStats, model: nn.Module) -> dict[str, Any]:
+    """What an analysis evaluated on, for its summary (the results page labels every plot with it)."""
+    bn = BN_STATS_LABELS[bn_stats] if has_batchnorm(model) else "none in this network"
+    return {"split": split, "bn_stats": bn_stats, "batchnorm": bn}

@@ -71,32 +71,42 @@ def bands_csv(bands: Sequence[tuple[str, pd.DataFrame]], x: str) -> bytes:
     return table.to_csv(index=False).encode()
 
 
-def surface_figures(alpha: np.ndarray, beta: np.ndarray, z: np.ndarray, title: str) -> tuple[go.Figure, go.Figure]:
-    """A quantity on the (α, β) plane as a labelled contour map and as a 3-D surface."""
+def _setting_title(fig: go.Figure, setting: str) -> go.Figure:
+    """Put what the analysis evaluated on (split, samples, BatchNorm statistics) on the figure itself,
+    so a downloaded figure still says it."""
+    if setting:
+        fig.update_layout(title={"text": setting, "font": {"size": 12}})
+    return fig
+
+
+def surface_figures(alpha: np.ndarray, beta: np.ndarray, z: np.ndarray, title: str,
+                    setting: str = "") -> tuple[go.Figure, go.Figure]:
+    """A quantity on the (α, β) plane as a labelled contour map and as a 3-D surface; ``setting``
+    (split and BatchNorm mode) becomes the figures' title."""
     contour = go.Figure(go.Contour(x=alpha, y=beta, z=z, colorbar={"title": title}, contours={"showlabels": True}))
     contour.update_layout(xaxis_title="α (direction 1)", yaxis_title="β (direction 2)", height=520)
     surface = go.Figure(go.Surface(x=alpha, y=beta, z=z, colorbar={"title": title}))
     surface.update_layout(scene={"xaxis_title": "α", "yaxis_title": "β", "zaxis_title": title}, height=560)
-    return contour, surface
+    return _setting_title(contour, setting), _setting_title(surface, setting)
 
 
-def interpolation_figure(t: np.ndarray, values: np.ndarray, what: str) -> go.Figure:
+def interpolation_figure(t: np.ndarray, values: np.ndarray, what: str, setting: str = "") -> go.Figure:
     """Loss or accuracy along (1 − t)·w_init + t·w* (Goodfellow et al.'s linear path)."""
     fig = go.Figure(go.Scatter(x=t, y=values, mode="lines+markers"))
     fig.add_vline(x=0, line_dash="dot", annotation_text="init")
     fig.add_vline(x=1, line_dash="dot", annotation_text="trained")
     fig.update_layout(xaxis_title="t in (1 − t)·w_init + t·w*", yaxis_title=what, height=380)
-    return fig
+    return _setting_title(fig, setting)
 
 
-def variance_heatmap(alpha: np.ndarray, beta: np.ndarray, sqrt_g: np.ndarray) -> go.Figure:
+def variance_heatmap(alpha: np.ndarray, beta: np.ndarray, sqrt_g: np.ndarray, setting: str = "") -> go.Figure:
     """Shu et al.'s gradient-variance map √g over the plane."""
     fig = go.Figure(go.Heatmap(x=alpha, y=beta, z=sqrt_g, colorbar={"title": "√g"}))
     fig.update_layout(xaxis_title="α", yaxis_title="β", height=520)
-    return fig
+    return _setting_title(fig, setting)
 
 
-def hessian_figures(eigenvalues: np.ndarray, traces: np.ndarray) -> tuple[go.Figure, go.Figure]:
+def hessian_figures(eigenvalues: np.ndarray, traces: np.ndarray, setting: str = "") -> tuple[go.Figure, go.Figure]:
     """The top eigenvalues as bars, and each one's Rayleigh quotient over the power iterations
     (``traces`` rows padded with NaN after convergence)."""
     bars = go.Figure(go.Bar(x=[f"λ{i + 1}" for i in range(len(eigenvalues))], y=eigenvalues))
@@ -104,7 +114,7 @@ def hessian_figures(eigenvalues: np.ndarray, traces: np.ndarray) -> tuple[go.Fig
     lines = go.Figure([go.Scatter(y=row[np.isfinite(row)], mode="lines", name=f"λ{i + 1}")
                        for i, row in enumerate(traces)])
     lines.update_layout(xaxis_title="power iteration", yaxis_title="Rayleigh quotient", height=360)
-    return bars, lines
+    return _setting_title(bars, setting), _setting_title(lines, setting)
 
 
 def nngp_check_figure(result: Mapping[str, Any]) -> go.Figure | None:

@@ -31,6 +31,26 @@ def read_arrays(reader: ArtifactReader, job_id: int, name: str) -> dict[str, np.
         raise ResultError(f"Job {job_id} has no readable {name}: {exc}") from None
 
 
+SPLIT_LABELS = {"train": "training split", "test": "test split"}
+BN_LABELS = {"running": "BatchNorm with the trained running statistics (eval mode, as Li et al.)",
+             "batch": "BatchNorm with the batch statistics of the evaluated samples"}
+
+
+def evaluation_caption(spec: Mapping[str, Any] | None, result: Mapping[str, Any] | None) -> str:
+    """'test split, 1,000 samples; BatchNorm …' for an analysis job. Jobs stored before the spec had
+    ``bn_stats`` ran with running statistics (the only mode then), and with the training split
+    when their spec names none (the only default then)."""
+    spec, result = spec or {}, result or {}
+    split = spec.get("split") or result.get("split") or "train"
+    samples = result.get("samples") or spec.get("samples")
+    parts = [SPLIT_LABELS.get(split, f"{split} split") + (f", {samples:,} samples" if samples else "")]
+    if result.get("batchnorm") == "none in this network":
+        parts.append("no BatchNorm in this network")
+    else:
+        parts.append(BN_LABELS.get(spec.get("bn_stats") or "running", str(spec.get("bn_stats"))))
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class PlaneResult:
     """Values on the plane w* + α·d1 + β·d2 around a trained network (rows are β, columns α), and
@@ -44,6 +64,7 @@ class PlaneResult:
     arrays: Download | None = None  # every array (.npz)
     line_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
     line: Mapping[str, np.ndarray] = field(default_factory=dict)  # by the same short names as ``values``
+    setting: str = ""  # what it was evaluated on (split, samples, BatchNorm statistics): every plot says it
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,7 @@ class SpectrumResult:
     eigenvalues: np.ndarray
     traces: np.ndarray
     arrays: Download
+    setting: str = ""  # as PlaneResult.setting
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,15 @@ from torch import nn
 from explorer.cell.model import Cell, Genotype
 from explorer.core.errors import CellError
 from explorer.nets.darts import AuxiliaryHeadCIFAR, DartsNetwork, darts_cell
-from explorer.nets.mlp import MLPCellNet
+from explorer.nets.mlp import MLP_STEMS, MLPCellNet, MLPStem
 from explorer.nets.nb201 import NB201Network, nb201_cell
 
 NetworkKind = Literal["mlp", "nb201", "darts"]
 NETWORK_KINDS: tuple[str, ...] = ("mlp", "nb201", "darts")
 
 __all__ = [
-    "NETWORK_KINDS", "AuxiliaryHeadCIFAR", "DartsNetwork", "MLPCellNet", "NB201Network", "NetworkKind", "build_network",
+    "MLP_STEMS", "NETWORK_KINDS", "AuxiliaryHeadCIFAR", "DartsNetwork", "MLPCellNet", "MLPStem", "NB201Network",
+    "NetworkKind", "build_network",
     "cell_parameter_count", "network_kind", "parameter_count",
 ]
 
@@ -53,6 +54,7 @@ def build_network(
     layers: int = 8,
     reduce_cell: Cell | None = None,
     auxiliary: bool = False,
+    mlp_stem: MLPStem = "chen",
 ) -> nn.Module:
     """Realise ``cell`` as a network of ``kind`` ('mlp', 'nb201', 'darts'; default: ``network_kind``).
 
@@ -60,6 +62,8 @@ def build_network(
     Sizes: ``width`` (MLP), ``channels`` and ``cells_per_stage`` (NB201: C, N), ``channels`` and
     ``layers`` (DARTS). A ``Genotype`` brings its reduce cell; a DARTS net without one reuses the
     normal cell for the reductions. ``auxiliary`` adds DARTS' auxiliary head (DARTS networks only).
+    ``mlp_stem`` picks the MLP network's stem and initialisation (``explorer.nets.mlp``): "chen" as
+    Chen et al., "linear" as this project had it before.
     """
     if isinstance(cell, Genotype):
         reduce_cell = reduce_cell if reduce_cell is not None else cell.reduce
@@ -75,7 +79,7 @@ def build_network(
         in_features = 1
         for d in input_shape:
             in_features *= d
-        return MLPCellNet(cell, in_features, width, num_classes)
+        return MLPCellNet(cell, in_features, width, num_classes, stem=mlp_stem)
     if len(input_shape) != 3:
         raise CellError(f"the {kind} network takes images (channels, height, width), got input shape {input_shape}")
     if kind == "nb201":

@@ -1,28 +1,44 @@
 """The MLP-cell network of Chen et al. (NeurIPS 2022, Sec. 5.1).
 
-A linear stem to width m, then the cell: every parameterized edge is Linear(m, m) + ReLU with
+A stem to width m, then the cell: every parameterized edge is Linear(m, m) + ReLU with
 Kaiming-normal weights (so at initialisation an edge computes √2·ReLU(W x) with W ~ N(0, 1/m),
 the c_σ = 2 scaling of the NNGP), every non-parameterized edge is the identity (pooling has no
 meaning on a feature vector), ``none`` edges do not exist, and incoming edges are summed at a
 node. A concat output concatenates its nodes (DARTS-style cells); every input node of the cell
 receives the stem output. A linear head maps the output to the classes.
+
+Two stems (``stem``): ``"chen"`` is the network exactly as Chen et al. describe and release it —
+a Linear+ReLU stem, Kaiming-normal weights (and zero biases) on every layer, stem and readout
+included; ``"linear"`` is this project's earlier network — a stem without ReLU, stem and head
+with PyTorch's default (Kaiming-uniform, a = √5) initialisation. Both have the same parameters
+under the same names, so weights load into either; only the function they compute differs.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from explorer.cell.model import Cell
 
+MLPStem = Literal["chen", "linear"]
+MLP_STEMS: tuple[str, ...] = ("chen", "linear")
+
+
+def kaiming_normal_linear_(layer: nn.Linear) -> None:
+    """Chen et al.'s initialisation: W ~ N(0, 2/fan_in) (c_σ = 2), bias 0."""
+    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+
 
 class LinearReLU(nn.Module):
     def __init__(self, width: int, bias: bool = True) -> None:
         super().__init__()
         self.linear = nn.Linear(width, width, bias=bias)
-        nn.init.kaiming_normal_(self.linear.weight, nonlinearity="relu")
-        if bias:
-            nn.init.zeros_(self.linear.bias)
+        kaiming_normal_linear_(self.linear)
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.relu(self.linear(x))
@@ -30,10 +46,14 @@ class LinearReLU(nn.Module):
 
 class MLPCellNet(nn.Module):
     def __init__(self, cell: Cell, in_features: int, width: int = 1024, num_classes: int = 10,
-                 bias: bool = True) -> None:
+                 bias: bool = True, stem: MLPStem = "chen") -> None:
         super().__init__()
+        if stem not in MLP_STEMS:
+            raise ValueError(f"stem must be one of {', '.join(MLP_STEMS)}, got {stem!r}")
         self.cell = cell
         self.width = width
+        self.stem_kind = stem
+        # A bare Linear (not Sequential(Linear, ReLU)) keeps the state-dict names of both stems equal.
         self.stem = nn.Linear(in_features, width, bias=bias)
         # One module per live parameterized edge, keyed by the edge's index in cell.edges.
         self.edge_ops = nn.ModuleDict({
@@ -46,6 +66,9 @@ class MLPCellNet(nn.Module):
         concat = [e for e in cell.edges if e.op == "concat"]
         out_width = width * len(concat) if concat else width
         self.head = nn.Linear(out_width, num_classes, bias=bias)
+        if stem == "chen":
+            kaiming_normal_linear_(self.stem)
+            kaiming_normal_linear_(self.head)
 
     def node_features(self, h: Tensor) -> dict[int, Tensor]:
         """Features of every node reached from the inputs, given the stem output ``h``."""
@@ -75,6 +98,8 @@ class MLPCellNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.stem(x.flatten(1))
+        if self.stem_kind == "chen":
+            h = torch.relu(h)
         out = self.node_features(h).get(self.cell.output)
         if out is None:  # no path to the output: the network sees nothing of its input
             out = torch.zeros(h.shape[0], self.head.in_features, dtype=h.dtype, device=h.device)

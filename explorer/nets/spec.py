@@ -30,6 +30,10 @@ class NetworkSpec(BaseModel):
     channels: int = Field(16, ge=2, le=1024, description="C of the NB201/DARTS network")
     cells_per_stage: int = Field(5, ge=0, le=64, description="N of the NB201 network")
     layers: int = Field(8, ge=1, le=64, description="cells of the DARTS network")
+    mlp_stem: Literal["chen", "linear"] = Field(
+        "chen", description="MLP networks: 'chen' = Chen et al.'s network (Linear+ReLU stem, Kaiming-normal init on "
+        "every layer incl. stem and readout); 'linear' = the earlier one (linear stem, PyTorch's default init on "
+        "stem and head; runs stored before this field existed)")
     auxiliary: bool = Field(False, description="DARTS' auxiliary head after the cell at 2/3 depth, used in "
                             "training only (darts networks; its loss weight is the train spec's auxiliary_weight)")
 
@@ -61,4 +65,4 @@ class NetworkSpec(BaseModel):
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         return build_network(self.parsed_cell(), self.kind(), input_shape=input_shape, num_classes=num_classes,
                              width=self.width, channels=self.channels, cells_per_stage=self.cells_per_stage,
-                             layers=self.layers, auxiliary=self.auxiliary)
+                             layers=self.layers, auxiliary=self.auxiliary, mlp_stem=self.mlp_stem)

@@ -13,13 +13,14 @@ from explorer.experiments.gradvar import (
 from explorer.jobs.kind import Download, JobKind, register
 from explorer.jobs.kinds.loss_contour import grid_limits
 from explorer.jobs.label_parts import analysis_title
-from explorer.jobs.results import PlaneResult, read_arrays
+from explorer.jobs.results import PlaneResult, evaluation_caption, read_arrays
 
 
 def read_grad_variance(reader: ArtifactReader, job: Job) -> PlaneResult:
     arrays = read_arrays(reader, job.id, GRAD_VARIANCE_NPZ)
     return PlaneResult(arrays["alpha"], arrays["beta"], {"√g": arrays["sqrt_g"]}, {"√g": "√g"},
-                       Download(GRAD_VARIANCE_CSV, "text/csv"), Download(GRAD_VARIANCE_NPZ, "application/x-npz"))
+                       Download(GRAD_VARIANCE_CSV, "text/csv"), Download(GRAD_VARIANCE_NPZ, "application/x-npz"),
+                       setting=evaluation_caption(job.spec, job.result))
 
 
 KIND = register(JobKind(
@@ -27,7 +28,8 @@ KIND = register(JobKind(
     spec_model=GradVarianceSpec,
     run=run_grad_variance,
     description="Per-sample gradient variance g = mean‖∇f_i‖² − ‖mean ∇f_i‖² (shown as √g) on the same grid "
-                "as loss_contour, with BackPACK; BatchNorm in eval mode.",
+                "as loss_contour, with BackPACK, on the test split by default (Shu et al.'s setting); BatchNorm "
+                "in eval mode with the running statistics or those of the evaluated samples (bn_stats).",
     uses_gpu=True,
     label=analysis_title("gradient variance"),
     check_limits=grid_limits("grad_variance"),

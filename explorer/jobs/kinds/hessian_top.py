@@ -7,12 +7,13 @@ from explorer.experiments.context import ArtifactReader
 from explorer.experiments.hessian import HESSIAN_NPZ, HessianSpec, run_hessian_top
 from explorer.jobs.kind import Download, JobKind, register
 from explorer.jobs.label_parts import analysis_title
-from explorer.jobs.results import SpectrumResult, read_arrays
+from explorer.jobs.results import SpectrumResult, evaluation_caption, read_arrays
 
 
 def read_hessian(reader: ArtifactReader, job: Job) -> SpectrumResult:
     arrays = read_arrays(reader, job.id, HESSIAN_NPZ)
-    return SpectrumResult(arrays["eigenvalues"], arrays["traces"], Download(HESSIAN_NPZ, "application/x-npz"))
+    return SpectrumResult(arrays["eigenvalues"], arrays["traces"], Download(HESSIAN_NPZ, "application/x-npz"),
+                          evaluation_caption(job.spec, job.result))
 
 
 KIND = register(JobKind(

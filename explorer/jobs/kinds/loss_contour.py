@@ -17,7 +17,7 @@ from explorer.experiments.landscape import (
 )
 from explorer.jobs.kind import Download, JobKind, over_limit, register
 from explorer.jobs.label_parts import analysis_title
-from explorer.jobs.results import PlaneResult, read_arrays
+from explorer.jobs.results import PlaneResult, evaluation_caption, read_arrays
 
 
 def grid_limits(kind: str) -> Callable[[GridSpec, Settings], None]:
@@ -33,7 +33,8 @@ def read_contour(reader: ArtifactReader, job: Job) -> PlaneResult:
         arrays["alpha"], arrays["beta"], {"loss": arrays["loss"], "acc": arrays["acc"]},
         {"loss": "loss", "acc": "accuracy"}, Download(CONTOUR_CSV, "text/csv"),
         Download(CONTOUR_NPZ, "application/x-npz"),
-        arrays["interp_t"], {"loss": arrays["interp_loss"], "acc": arrays["interp_acc"]})
+        arrays["interp_t"], {"loss": arrays["interp_loss"], "acc": arrays["interp_acc"]},
+        evaluation_caption(job.spec, job.result))
 
 
 KIND = register(JobKind(

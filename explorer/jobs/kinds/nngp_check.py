@@ -13,10 +13,14 @@ from explorer.jobs.results import SummaryResult
 
 
 def read_check(_reader: ArtifactReader, job: Job) -> SummaryResult:
-    """The comparison is the job's summary (``KernelCheckResult.to_dict()``)."""
+    """The comparison is the job's summary (``KernelCheckResult.to_dict()``), whose verdict also
+    says whether the widths share a systematic bias; summaries stored before it had one get the
+    per-width reading only."""
     summary = job.result or {}
-    verdict = "within sampling error at every width" if summary.get("consistent") else "deviates at some width"
-    return SummaryResult(summary, f"K0 = {summary.get('k0')}; empirical vs exact: {verdict}.")
+    verdict = summary.get("verdict") or (
+        ("within sampling error at every width taken alone" if summary.get("consistent")
+         else "deviates at some width") + " (no test for a bias shared by the widths in this older result).")
+    return SummaryResult(summary, f"K0 = {summary.get('k0')}; empirical vs exact: {verdict}")
 
 KIND = register(JobKind(
     name="nngp_check",
