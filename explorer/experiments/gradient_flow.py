@@ -52,19 +52,6 @@ def probe(model: nn.Module, x: Tensor, y: Tensor) -> list[tuple[str, float]]:
     return norms
 
 
-def init_profile(train_spec: dict, batch: int = PROBE_BATCH) -> list[tuple[str, float]]:
-    """The profile of a ``train`` spec's network at initialisation (the same weights its job starts
-    from: ``build_model`` seeds them with the spec's seed) on its first ``batch`` training examples."""
-    from explorer.core.specs import validate_model
-    from explorer.experiments.datasets import load_dataset
-    from explorer.experiments.train import TrainSpec, build_model
-
-    spec = validate_model(TrainSpec, train_spec, "train")
-    data = load_dataset(spec.data)
-    model = build_model(spec, data)
-    return probe(model, data.x_train[:batch], data.y_train[:batch])
-
-
 def epoch_columns(model: nn.Module) -> dict[str, float]:
     """Columns for an epoch's row: the first and last weight layers' gradient norms after the epoch's
     last step, and their attenuation (what ``grad_attenuation_final`` reads)."""

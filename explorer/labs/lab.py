@@ -115,6 +115,19 @@ def _values(runs: list[PlannedRun], values: list[float], n_groups: int
             {u: [np.asarray(g) for g in gs] for u, gs in pairs.items()})
 
 
+def _init_attenuation(train_spec: dict[str, Any]) -> float:
+    """Gradient attenuation of a train spec's network at initialisation (the weights its job would start
+    from: ``build_model`` seeds them with the spec's seed), on its first training examples."""
+    from explorer.experiments.datasets import load_dataset
+    from explorer.experiments.gradient_flow import PROBE_BATCH, attenuation, probe
+    from explorer.experiments.train import TrainSpec, build_model
+
+    spec = validate_model(TrainSpec, train_spec, "train")
+    data = load_dataset(spec.data)
+    model = build_model(spec, data)
+    return attenuation(probe(model, data.x_train[:PROBE_BATCH], data.y_train[:PROBE_BATCH]))
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """A stored record with its parsed spec."""
@@ -353,10 +366,8 @@ class Lab:
 
     def _probe_values(self, spec: HypothesisSpec) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]]:
         """Probe metrics, measured here and now: the networks at initialisation, one per cell and seed."""
-        from explorer.experiments.gradient_flow import attenuation, init_profile
-
         runs = plan(spec)
-        return _values(runs, [attenuation(init_profile(r.spec)) for r in runs], len(spec.groups))
+        return _values(runs, [_init_attenuation(r.spec) for r in runs], len(spec.groups))
 
     def _warehouse_values(self, spec: HypothesisSpec) -> dict[str, list[np.ndarray]]:
         from explorer.labs.warehouse_data import warehouse_values  # lazily: DuckDB only for warehouse runs
