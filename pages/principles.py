@@ -11,6 +11,7 @@ from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.jobs.queue import JobStore
 from explorer.labs.lab import Lab
+from explorer.labs.analysis import design_power, power_sentence
 from explorer.labs.reports import format_p, report_html, report_markdown, result_figure
 from explorer.labs.specs import METRICS
 from ui.access import SIGN_IN_NOTE, current_user, session_jobs
@@ -24,11 +25,14 @@ compares and the **protocol** (data, network, optimizer, epochs, seeds, metric, 
 Editing a locked hypothesis saves a new version.
 
 The analysis picks the test from the design: two groups → Welch's t-test (≥ 20 values per group)
-or an exact permutation test (fewer), with Mann–Whitney U as a rank check; "no difference" →
-equivalence test (TOST) within the stated margin; ordered groups → Spearman's ρ over the order, with
-the neighbouring pairs tested too. Several datasets are Holm-corrected together. The verdict is
-**supported** when every part is significant in the predicted direction, **refuted** when any part is
-significant against it, and otherwise **inconclusive**.
+or an exact permutation test (fewer), with Mann–Whitney U as a rank check; paired cells (a cell and
+its rewiring) → a permutation test within each pair; "no difference" → equivalence test (TOST) within
+the stated margin; ordered groups → Spearman's ρ over the order **and** every neighbouring pair.
+Several units (datasets, learning rates) are Holm-corrected together. The verdict is **supported**
+when every part is significant in the predicted direction, **refuted** when any part is significant
+against it, otherwise **inconclusive** — and **cannot be decided** when the design's smallest
+reachable p is not below α (such runs are refused). The table below the overview corrects across
+all analysed hypotheses (Holm).
 
 Metrics: {"; ".join(f"`{k}`: {v}" for k, v in METRICS.items())}.
 """
@@ -62,6 +66,10 @@ for h in hypotheses:
                  f"/{len(h.job_ids)}" if h.job_ids else "", "summary": h.record.message or ""})
 st.subheader("Hypotheses")
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="principles_overview")
+family = lab.family()
+if family:
+    st.caption(f"Family-wise: Holm across the {len(family)} analysed hypotheses")
+    st.dataframe(pd.DataFrame(family).drop(columns=["family_size"]), hide_index=True, key="principles_family")
 
 keys = [h.key for h in hypotheses]
 key = st.selectbox("Hypothesis", keys, key="principles_key",
@@ -75,6 +83,8 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Status", h.status)
 c2.metric("Verdict", h.verdict or "—")
 c3.metric("Predicted", h.spec.direction, help=h.spec.design())
+power = (h.result or {}).get("power") or design_power(h.spec)
+(st.caption if power["decidable"] else st.warning)(f"Power: {power_sentence(power)}")
 if h.record.locked_at:
     st.caption(f"Locked (pre-registered) {h.record.locked_at:%Y-%m-%d %H:%M} UTC · jobs {h.job_ids or 'none'}")
 
@@ -117,7 +127,7 @@ if h.result:
             st.dataframe(pd.DataFrame(unit["groups"]), hide_index=True, key=f"principles_unit_{unit['unit']}")
             st.json({k: v for k, v in unit.items() if k not in ("groups",)}, expanded=False)
 
-md = report_markdown(h)
+md = report_markdown(h, family)
 with st.expander("Report", expanded=not h.result):
     st.markdown(md)
 d1, d2 = st.columns(2)

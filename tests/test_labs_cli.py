@@ -41,17 +41,19 @@ def test_nas_filter_outputs(env: Path, capsys):
 def test_hypotheses_commands(env: Path, capsys):
     assert main(["hypotheses", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [h["key"] for h in listed] == ["H1", "H2", "H3", "H4", "H5", "H6"]
+    assert [h["key"] for h in listed] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"]
     assert main(["hypotheses", "show", "H1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "draft" and shown["spec"]["direction"] == "decreasing"
-    assert main(["hypotheses", "show", "H9"]) == 2
-    assert "no hypothesis 'H9'" in capsys.readouterr().err
+    assert main(["hypotheses", "show", "H99"]) == 2
+    assert "no hypothesis 'H99'" in capsys.readouterr().err
     out = env / "h1.md"
     assert main(["hypotheses", "report", "H1", "--out", str(out)]) == 0
     assert out.read_text().startswith("# H1 (v1)") and "draft (not yet run)" in out.read_text()
     assert main(["hypotheses", "analyse", "H1"]) == 2
     assert "has not been run yet" in capsys.readouterr().err
+    assert main(["hypotheses", "report", "--all"]) == 0
+    assert "Family-wise correction: Holm across the 0 analysed" in capsys.readouterr().out
 
 
 def test_hypotheses_refresh_analyses_finished_runs(env: Path, capsys):

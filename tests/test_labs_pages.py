@@ -87,7 +87,7 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     overview = at.dataframe[0].value
-    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", "H5", "H6"] and set(overview["status"]) == {"draft"}
+    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"] and set(overview["status"]) == {"draft"}
     at.selectbox(key="principles_key").set_value("H6").run()
     at.button(key="principles_run").click().run()  # no warehouse yet: a message, the draft stays unlocked
     assert not at.exception and "no warehouse here" in at.error[0].value
@@ -107,6 +107,8 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     assert fig["layout"]["xaxis"]["title"]["text"] == "dataset" and fig["layout"]["yaxis"]["title"]["text"]
     assert fig["layout"]["showlegend"] is True
     assert not any(e.label.endswith("p = 0 (Holm 0)") or "p = 0 " in e.label for e in at.expander)
+    family = at.dataframe[1].value  # Holm across the analysed hypotheses
+    assert list(family["key"]) == ["H6"] and list(family["family_verdict"]) == ["supported"]
 
     # editing the locked H6 saves version 2, unlocked
     spec = json.loads(at.text_area(key="principles_spec_H6_1").value)
@@ -153,7 +155,7 @@ def test_principles_as_a_reader_writes_nothing(env: Path, monkeypatch, mode: str
     at.selectbox(key="principles_key").set_value(HESSIAN_KEY).run()
     assert not at.exception
     overview = at.dataframe[0].value
-    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", HESSIAN_KEY, "H5", "H6"]
+    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", HESSIAN_KEY, "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"]
     assert {m.label: m.value for m in at.metric}["Status"] == "running"
     assert not [b for b in at.button if b.key in ("principles_analyse", "principles_run", "principles_save")]
     assert _snapshot(store) == before

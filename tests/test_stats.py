@@ -108,3 +108,36 @@ def test_compare_groups_picks_the_test_by_size():
     small, _ = stats.compare_groups(rng.normal(size=5), rng.normal(size=5))
     big, _ = stats.compare_groups(rng.normal(size=30), rng.normal(size=40))
     assert small.test.startswith("permutation") and big.test == "Welch t-test"
+
+
+def test_stratified_permutation_is_exact_enumeration_within_blocks():
+    a, b = [1.0, 2.0, 10.0, 12.0], [1.5, 3.0, 11.0, 14.0]
+    ba, bb = [0, 0, 1, 1], [0, 0, 1, 1]
+    res = stats.stratified_permutation(a, b, ba, bb, "two-sided")
+    # by hand: every split of each block's 4 values into 2 + 2, the statistic the mean of block differences
+    blocks = [np.array([1.0, 2.0, 1.5, 3.0]), np.array([10.0, 12.0, 11.0, 14.0])]
+    def diffs(v):
+        return [v[list(i)].mean() - np.delete(v, list(i)).mean() for i in itertools.combinations(range(4), 2)]
+    null = np.array([(x + y) / 2 for x in diffs(blocks[0]) for y in diffs(blocks[1])])
+    obs = ((1.5 - 2.25) + (11 - 12.5)) / 2
+    expected = min(1.0, 2 * min(np.mean(null >= obs - 1e-12), np.mean(null <= obs + 1e-12)))
+    assert res.statistic == pytest.approx(obs) and res.p_value == pytest.approx(expected)
+    assert res.details["exact"] and res.details["n_resamples"] == 36
+    assert stats.min_p_stratified([(2, 2), (2, 2)]) == pytest.approx(2 / 36)
+
+
+def test_the_smallest_reachable_p_of_a_design():
+    assert stats.min_p_two_groups(3, 3) == pytest.approx(0.1)  # why 3 seeds can never support a claim
+    assert stats.min_p_two_groups(5, 5) == pytest.approx(2 / 252)
+    assert stats.min_p_two_groups(30, 30) == 0.0  # Welch: no floor
+    assert stats.min_p_two_groups(10, 10) == pytest.approx(2 / 10000)  # Monte Carlo resamples
+    low, high = [0.1, 0.11, 0.12], [0.3, 0.31, 0.32]
+    assert stats.compare_groups(low, high)[0].p_value == pytest.approx(stats.min_p_two_groups(3, 3))
+
+
+def test_paired_tost():
+    d = np.array([0.001, -0.002, 0.0, 0.001, 0.002])
+    res = stats.equivalence_tost_paired(d, 0.01)
+    up = sps.ttest_1samp(d, 0.01, alternative="less").pvalue
+    lo = sps.ttest_1samp(d, -0.01, alternative="greater").pvalue
+    assert res.p_value == pytest.approx(max(up, lo)) and res.p_value < 0.01

@@ -105,8 +105,11 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--version", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_h_show)
-    p = sub.add_parser("run", help="lock a hypothesis and queue its jobs (warehouse-only ones are analysed at once)")
+    p = sub.add_parser("run", help="lock a hypothesis and queue its jobs (warehouse and probe ones are analysed at "
+                                   "once); refused when its design cannot reach α")
     p.add_argument("key")
+    p.add_argument("--undecidable-ok", action="store_true", help="run a design that cannot reach α anyway (a pilot: "
+                   "its verdict reads 'cannot be decided')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_h_run)
     p = sub.add_parser("analyse", help="analyse a run whose jobs have finished")
@@ -117,8 +120,10 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
                                        "its follow-up jobs first, as the runner's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_h_refresh)
-    p = sub.add_parser("report", help="write the Markdown or HTML report of an analysed hypothesis")
-    p.add_argument("key")
+    p = sub.add_parser("report", help="write the Markdown or HTML report of an analysed hypothesis (with the "
+                                      "family-wise correction across all analysed ones); --all: the family table")
+    p.add_argument("key", nargs="?", help="e.g. H1 (omit with --all)")
+    p.add_argument("--all", action="store_true", help="every analysed hypothesis, Holm-corrected together")
     p.add_argument("--format", choices=["md", "html"], default="md")
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.set_defaults(handler=_h_report)
@@ -149,7 +154,7 @@ def _h_show(args: argparse.Namespace) -> int:
 
 
 def _h_run(args: argparse.Namespace) -> int:
-    record = _lab().run(args.key)
+    record = _lab().run(args.key, undecidable_ok=args.undecidable_ok)
     if args.json:
         print(json.dumps(record.to_dict(), indent=2))
     else:
@@ -181,10 +186,17 @@ def _h_refresh(args: argparse.Namespace) -> int:
 
 
 def _h_report(args: argparse.Namespace) -> int:
-    from explorer.labs.reports import report_html, report_markdown
+    from explorer.core.errors import UserError
+    from explorer.labs.reports import family_markdown, report_html, report_markdown
 
-    record = _lab().get(args.key)
-    text = report_markdown(record) if args.format == "md" else report_html(record)
+    lab = _lab()
+    if args.all:
+        text = family_markdown(lab.family())
+    elif not args.key:
+        raise UserError("give a hypothesis key, or --all")
+    else:
+        record = lab.get(args.key)
+        text = report_markdown(record, lab.family()) if args.format == "md" else report_html(record)
     if args.out == "-":
         sys.stdout.write(text)
     else:

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from explorer.core.errors import UserError
 from explorer.experiments.context import RunContext
 from explorer.experiments.datasets import Dataset, DataSpec, load_dataset
+from explorer.experiments.gradient_flow import epoch_columns
 from explorer.nets import parameter_count
 from explorer.nets.spec import NetworkSpec
 from explorer.nets.weights import save_weights
@@ -239,8 +240,9 @@ def train(spec: TrainSpec, ctx: RunContext | None = None, *, data: Dataset | Non
         row = {"epoch": epoch, "train_loss": float(epoch_loss) / len(y_train),
                "train_acc": float(epoch_correct) / len(y_train), "test_loss": test_loss, "test_acc": test_acc,
                "lr": lr, "seconds": time.perf_counter() - start}
+        row |= epoch_columns(model)  # the last batch's gradient flow (the labs' grad_attenuation_final)
         for k, v in row.items():
-            epochs[k].append(v)
+            epochs.setdefault(k, []).append(v)
         if ctx is not None:
             for k in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
                 ctx.metric(f"epoch_{k}" if k.startswith("train") else k, row[k], step=step, epoch=epoch)

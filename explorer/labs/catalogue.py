@@ -1,7 +1,19 @@
-"""The built-in hypotheses H1–H6: claims of Chen et al. (NeurIPS 2022) and Shu et al. (ICLR 2020).
+"""The built-in hypotheses: H1–H6, claims of Chen et al. (NeurIPS 2022) and Shu et al. (ICLR 2020),
+and H7–H12, what makes skip connections work (degradation with depth, stability across learning
+rates, the generalisation gap, gradient flow).
 
 They live here, in memory; a store holds one only once somebody runs or edits it, so readers see
-the catalogue without anything being written.
+the catalogue without anything being written. Every one can reach α with its default seeds
+(``tests/test_hypotheses.py`` checks ``design_power``); "quick" sizes run on a CPU in minutes, and
+``paper_size`` gives the GPU protocol.
+
+Sources (checked against the papers' own text):
+- Chen, Huang, Gong, Hanin & Wang, "Deep Architecture Connectivity Matters for Its Convergence: A
+  Fine-Grained Analysis", NeurIPS 2022: DAG#1–#3 are drawn in Fig. 3 and analysed in Sec. 3.3; the
+  measured training curves are Fig. 4; the d̄/m̄ filter is Sec. 5.
+- Shu, Wang & Cai, "Understanding Architectures Learnt by Cell-based Neural Architecture Search",
+  ICLR 2020: the popular cells' widths and depths (Table 2), their fast convergence against random
+  variants (Sec. 4.1), and generalisation (Sec. 5).
 """
 
 from __future__ import annotations
@@ -26,29 +38,63 @@ def _mlp(edges: Sequence[tuple[int, int, str]], n_nodes: int) -> str:
     return Cell(roles, tuple(Edge(s, d, op) for s, d, op in edges)).to_text()
 
 
-def _darts_pairs() -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _darts_pairs() -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+    """(adapted, original) cells whose adaptation changes Shu's width or depth, and the names of
+    those it does not change (null contrasts: nothing manipulated, so nothing to test)."""
     from explorer.cell.presets import PRESETS
-    from explorer.theory.variants import adapt
+    from explorer.theory.variants import adapt, changes_shape
 
-    originals = [p.cell for p in PRESETS if p.space == "darts"]
-    return tuple(adapt(c).to_text() for c in originals), tuple(c.to_text() for c in originals)
+    kept, dropped = [], []
+    for p in PRESETS:
+        if p.space == "darts":
+            (kept if changes_shape(p.cell, adapt(p.cell)) else dropped).append(p)
+    return (tuple(adapt(p.cell).to_text() for p in kept), tuple(p.cell.to_text() for p in kept),
+            [p.name.removesuffix(" normal cell") for p in dropped])
+
+
+def chain(depth: int, residual: bool) -> str:
+    """A chain of ``depth`` linear layers (MLP cell); ``residual`` adds an identity edge beside each."""
+    edges = [(i, i + 1, "linear") for i in range(depth)]
+    if residual:
+        edges += [(i, i + 1, "skip_connect") for i in range(depth)]
+    return _mlp(edges, depth + 1)
 
 
 CONVERGENCE = dict(data={"name": "digits_flat"}, network="mlp", width=256, optimizer="sgd", lr=0.01, momentum=0.0,
                    batch_size=64, epochs=20, seeds=(0, 1, 2, 3, 4), metric="train_loss_auc")
+# Paired by cell, 3 seeds: 2 pairs × C(6, 3) = 400 splits, so the floor is p = 0.005.
 DARTS_SMALL = dict(data={"name": "digits"}, network="darts", channels=8, layers=3, optimizer="sgd", lr=0.025,
-                   momentum=0.9, batch_size=64, epochs=10, seeds=(0, 1, 2))
+                   momentum=0.9, batch_size=64, epochs=10, seeds=(0, 1, 2), paired=True)
+# Skip-connection probes: MLP-cell chains on the two built-in generated/bundled sets (digits, MNIST-1D).
+DEEP, SHALLOW, MID = 32, 2, 8
+BUILTIN_DATA = ({"label": "digits", "data": {"name": "digits_flat"}}, {"label": "mnist1d", "data": {"name": "mnist1d"}})
+CHAINS = dict(network="mlp", width=128, optimizer="sgd", lr=0.01, momentum=0.9, batch_size=64, epochs=10,
+              seeds=(0, 1, 2, 3, 4), sweep=BUILTIN_DATA)
+# GPU ("paper") size of the chain hypotheses: He et al.'s depths, wider layers, longer training.
+PAPER_CHAINS = dict(width=512, epochs=100, seeds=tuple(range(10)))
+
+
+def paper_size(spec: HypothesisSpec) -> HypothesisSpec:
+    """The GPU-size protocol of a chain hypothesis (H7–H12): a new spec, to save under a new key."""
+    if spec.protocol.network != "mlp":
+        raise UserError(f"{spec.key} has no paper size here: H2/H3 at paper size need CIFAR-10 (DARTS protocol)")
+    changes = {k: v for k, v in PAPER_CHAINS.items() if spec.protocol.kind == "train" or k != "epochs"}
+    return spec.model_copy(update={"key": f"{spec.key}-paper"}).with_protocol(**changes)
 
 
 def builtins() -> list[HypothesisSpec]:
-    """H1–H6: claims from Chen et al. (NeurIPS 2022) and Shu et al. (ICLR 2020), ready to run."""
-    wider, originals = _darts_pairs()
+    """H1–H12: the papers' claims and the skip-connection probes, ready to run."""
+    wider, originals, null = _darts_pairs()
+    null_note = (f"Null contrasts left out: adapting {', '.join(null)} changes neither Shu's width nor depth "
+                 "(their nodes already take only the cell inputs). Paired by cell; seeds are replicates within a "
+                 "pair, so the inference is about these cells, not NAS cells at large.")
     sequential = [(0, 1, "linear"), (1, 2, "linear"), (2, 3, "linear")]
     specs = [
         dict(key="H1", title="Chen et al.: DAG#3 converges faster than DAG#2, faster than DAG#1",
              statement="At equal parameter count, the mixed MLP cell DAG#3 reaches lower training loss sooner than "
                        "the parallel DAG#2, which does so sooner than the sequential DAG#1.",
-             source="Chen et al., NeurIPS 2022, Sec. 4 / Fig. 3", direction="decreasing",
+             source="Chen et al., NeurIPS 2022, DAGs in Fig. 3 / Sec. 3.3, training curves in Fig. 4",
+             direction="decreasing",
              groups=[{"label": "DAG#1 (sequential)", "cells": [_preset("DAG#1 (sequential)")]},
                      {"label": "DAG#2 (parallel)", "cells": [_preset("DAG#2 (parallel)")]},
                      {"label": "DAG#3 (mixed)", "cells": [_preset("DAG#3 (mixed)")]}],
@@ -56,14 +102,15 @@ def builtins() -> list[HypothesisSpec]:
         dict(key="H2", title="Shu et al.: wider, shallower DARTS cells converge faster",
              statement="The widest and shallowest rewiring of a popular NAS cell (same ops, every intermediate node "
                        "fed by the cell inputs) trains faster than the original cell.",
-             source="Shu et al., ICLR 2020, Sec. 5 / Fig. 4", direction="less",
+             source="Shu, Wang & Cai, ICLR 2020, Sec. 4.1 (convergence; widths and depths in Table 2)",
+             notes=null_note, direction="less",
              groups=[{"label": "adapted (wide, shallow)", "cells": list(wider)},
                      {"label": "original", "cells": list(originals)}],
              protocol={**DARTS_SMALL, "metric": "train_loss_auc"}),
         dict(key="H3", title="Shu et al.: wider, shallower cells do not generalise better",
              statement="The adapted (wide, shallow) cells reach the same test accuracy as the originals, within "
                        "1 percentage point.",
-             source="Shu et al., ICLR 2020, Sec. 5 / Table 1", direction="none",
+             source="Shu, Wang & Cai, ICLR 2020, Sec. 5 (generalisation)", notes=null_note, direction="none",
              groups=[{"label": "adapted (wide, shallow)", "cells": list(wider)},
                      {"label": "original", "cells": list(originals)}],
              protocol={**DARTS_SMALL, "metric": "final_test_acc", "equivalence_margin": 0.01}),
@@ -90,6 +137,51 @@ def builtins() -> list[HypothesisSpec]:
                      {"label": "outside the box", "warehouse": {"space": "nb201", "box": "outside", "f": 0.5}}],
              protocol={"kind": "warehouse", "metric": "accuracy", "datasets": ["cifar10", "cifar100", "imagenet16"],
                        "schedule": "200ep"}),
+        dict(key="H7", title="Degradation: plain chains train worse as they get deeper",
+             statement=f"Without skips, the final training loss of an MLP-cell chain rises with depth "
+                       f"({SHALLOW} → {MID} → {DEEP} layers), on each built-in data set.",
+             source="He et al., CVPR 2016, Sec. 1 / Fig. 1 (the degradation problem)", direction="increasing",
+             groups=[{"label": f"plain, {d} layers", "cells": [chain(d, False)]} for d in (SHALLOW, MID, DEEP)],
+             protocol={**CHAINS, "metric": "final_train_loss"}),
+        dict(key="H8", title="Skips remove the degradation of deep chains",
+             statement=f"At {DEEP} layers, a chain with an identity edge beside every layer reaches a lower final "
+                       "training loss than the plain chain (same parameters), on each built-in data set.",
+             source="He et al., CVPR 2016, Sec. 4.1 (plain vs residual at equal depth)", direction="less",
+             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
+             protocol={**CHAINS, "metric": "final_train_loss"}),
+        dict(key="H9", title="Skips stabilise training at large learning rates",
+             statement=f"At learning rates 0.1 and 0.3, {MID}-layer chains with skips diverge or spike less often than "
+                       "plain ones (metric: 1 for a run that diverged or had a loss spike).",
+             source="stabilised training as a reason for skips (e.g. Balduzzi et al., ICML 2017)", direction="less",
+             groups=[{"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
+                     {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]}],
+             protocol={**CHAINS, "metric": "unstable",
+                       "sweep": [{"label": "lr 0.1", "lr": 0.1, "data": {"name": "digits_flat"}},
+                                 {"label": "lr 0.3", "lr": 0.3, "data": {"name": "digits_flat"}}]}),
+        dict(key="H10", title="Skips do not change the generalisation gap",
+             statement=f"{MID}-layer chains with and without skips end with the same gap between test and training "
+                       "loss, within 0.05 nats, on each built-in data set.",
+             source="feature reuse vs fitting: faster fitting need not widen the gap (Huang et al., 2020)",
+             direction="none",
+             groups=[{"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
+                     {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]}],
+             protocol={**CHAINS, "metric": "generalisation_gap", "equivalence_margin": 0.05}),
+        dict(key="H11", title="Gradient flow: skips keep the gradient at the first layer at initialisation",
+             statement=f"At initialisation, the first layer of a {DEEP}-layer chain gets a gradient closer in size "
+                       "to the last layer's with skips than without (log10 ratio, higher = less attenuated).",
+             source="He et al., ECCV 2016 (identity mappings propagate the gradient); Balduzzi et al., ICML 2017",
+             direction="greater",
+             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
+             protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init"}),
+        dict(key="H12", title="Gradient flow after training: skips still keep the first layer's gradient",
+             statement=f"After training, the first layer of a {DEEP}-layer chain still gets a gradient closer in size to "
+                       "the last layer's with skips than without (on the last training batch).",
+             source="as H11, during training (the gradient-flow columns of the training curves)", direction="greater",
+             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
+             protocol={**CHAINS, "metric": "grad_attenuation_final"}),
     ]
     return [validate_model(HypothesisSpec, s, "hypothesis") for s in specs]
 
@@ -98,4 +190,4 @@ def builtin(key: str) -> HypothesisSpec:
     for spec in builtins():
         if spec.key == key:
             return spec
-    raise UserError(f"no built-in hypothesis {key!r}; built-ins: H1–H6")
+    raise UserError(f"no built-in hypothesis {key!r}; built-ins: {', '.join(s.key for s in builtins())}")

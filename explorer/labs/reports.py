@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -16,13 +17,51 @@ if TYPE_CHECKING:
     from explorer.labs.lab import Hypothesis
 
 
+def hypothesis_p(result: dict[str, Any]) -> float:
+    """One p per analysed hypothesis for the family: the largest of its units' Holm-adjusted p-values
+    (all must be significant for "supported", so this is the p its verdict rests on)."""
+    return max(u["p_holm"] for u in result["units"])
+
+
+def family_rows(hypotheses: Sequence[Hypothesis]) -> list[dict[str, Any]]:
+    """Holm across the analysed hypotheses: each one's p, its family-wise adjusted p, and whether its
+    verdict survives the correction (a "supported" whose adjusted p ≥ α does not)."""
+    from explorer.labs.stats import holm
+
+    done = [h for h in hypotheses if h.result and h.verdict]
+    adjusted = holm([hypothesis_p(h.result) for h in done])
+    rows = []
+    for h, adj in zip(done, adjusted, strict=True):
+        alpha = h.result["alpha"]
+        survives = h.verdict != "supported" or adj < alpha
+        rows.append({"key": h.key, "version": h.version, "verdict": h.verdict, "p": hypothesis_p(h.result),
+                     "p_family": adj, "family_verdict": h.verdict if survives else "inconclusive",
+                     "family_size": len(done)})
+    return rows
+
+
+def family_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The family-wise table of a set of hypotheses, with the correction stated."""
+    lines = ["# Principles lab: all analysed hypotheses", "",
+             f"Family-wise correction: Holm across the {len(rows)} analysed hypotheses below (each contributes the "
+             "largest Holm-adjusted p of its units, the p its verdict rests on). A verdict of \"supported\" stands "
+             "only if its family-adjusted p is below α.", "",
+             "| hypothesis | verdict | p | family-adjusted p | verdict after correction |", "|---|---|---|---|---|"]
+    lines += [f"| {r['key']} v{r['version']} | {r['verdict']} | {format_p(r['p'])} | {format_p(r['p_family'])} | "
+              f"{r['family_verdict']} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def verdict_sentence(spec: HypothesisSpec, result: dict[str, Any]) -> str:
     parts = []
     for u in result["units"]:
         test = u.get("equivalence", u["primary"])
         est = f"{test['test']} {u['estimate']:+.4g}"
         parts.append(f"{u['unit']}: {est}, p = {format_p(u['p_value'])} (Holm {format_p(u['p_holm'])})")
-    return f"{result['verdict']} at α = {result['alpha']:g}: " + "; ".join(parts)
+    text = f"{result['verdict']} at α = {result['alpha']:g}: " + "; ".join(parts)
+    if result.get("power") and not result["power"]["decidable"]:
+        text += f" — the design's smallest reachable p is {format_p(result['power']['min_p'])}"
+    return text
 
 
 def _protocol_lines(spec: HypothesisSpec) -> list[str]:
@@ -37,19 +76,29 @@ def _protocol_lines(spec: HypothesisSpec) -> list[str]:
     return [f"- Data: `{p.data.model_dump_json(exclude_none=True)}`",
             f"- Network: {p.network or 'each cell’s own kind'} ({size})",
             f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
-            f"- Seeds: {', '.join(map(str, p.seeds))} (one train job per cell and seed)",
+            f"- Seeds: {', '.join(map(str, p.seeds))} (one {'probe' if p.kind == 'probe' else 'train job'} per cell "
+            f"and seed{' and unit' if p.sweep else ''})",
+            *([f"- Units (Holm across them): " + "; ".join(
+                f"{u.label}" + (f" (lr {u.lr:g})" if u.lr else "") + (f" ({u.data.name})" if u.data else "")
+                for u in p.sweep)] if p.sweep else []),
+            *(["- Paired: the groups' cells match by position; the test permutes within each pair"] if p.paired else []),
             f"- Metric: {p.metric}{f' (k = {p.metric_epoch})' if p.metric_epoch else ''} — {METRICS[p.metric]}",
             f"- α = {p.alpha:g}" + (f", equivalence margin {p.equivalence_margin:g}" if p.equivalence_margin else "")]
 
 
-def report_markdown(h: Hypothesis) -> str:
-    """The report: statement, exact protocol, groups, the numbers and the verdict."""
+def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = None) -> str:
+    """The report: statement, exact protocol, power, groups, the numbers and the verdict; with
+    ``family`` (``Lab.family()``), the family-wise correction across the analysed hypotheses."""
+    from explorer.labs.analysis import design_power, power_sentence
+
     s = h.spec
     lines = [f"# {s.key} (v{h.version}): {s.title}", "", f"> {s.statement}", "",
              f"Source: {s.source or '—'}  ", f"Predicted direction: **{s.direction}** ({s.design()})  ",
              f"Status: {h.status}" + (f", locked (pre-registered) {h.record.locked_at:%Y-%m-%d %H:%M} UTC"
                                       if h.record.locked_at else ", draft (not yet run)"), "",
-             "## Protocol", *_protocol_lines(s), "", "## Groups"]
+             "## Protocol", *_protocol_lines(s),
+             f"- Power: {power_sentence(h.result['power'] if h.result and h.result.get('power') else design_power(s))}",
+             *([f"- Notes: {s.notes}"] if s.notes else []), "", "## Groups"]
     for g in s.groups:
         if g.cells:
             lines.append(f"- **{g.label}**: " + ", ".join(f"`{c}`" for c in g.cells))
@@ -82,7 +131,21 @@ def report_markdown(h: Hypothesis) -> str:
             for p in u.get("pairs", []):
                 lines.append(f"- {p['a']} vs {p['b']}: difference {p['mean_diff']:.4g}, {p['test']['test']} "
                              f"p = {format_p(p['test']['p_value'])} (Holm {format_p(p['p_holm'])})")
+            if u.get("pairs"):
+                lines.append("- Ordering: supported only if the trend and every adjacent pair are significant in "
+                             "the predicted direction")
+            for p in u.get("per_pair", []):
+                lines.append(f"- pair {p['pair'] + 1}: difference {p['mean_diff']:.4g}")
             lines.append("")
+        if r.get("dropped_contrasts"):
+            lines.append(f"Null contrasts dropped (the two cells are the same): {len(r['dropped_contrasts'])}")
+        if family:
+            row = next((f for f in family if f["key"] == h.key and f["version"] == h.version), None)
+            if row:
+                lines += ["", "## Family-wise correction",
+                          f"Holm across the {row['family_size']} analysed hypotheses of this lab: this one's p "
+                          f"{format_p(row['p'])} becomes {format_p(row['p_family'])}; verdict after the correction: "
+                          f"**{row['family_verdict']}**."]
     elif h.record.message:
         lines += ["", "## Result", h.record.message]
     if h.job_ids:

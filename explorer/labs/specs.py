@@ -2,7 +2,12 @@
 
 A ``HypothesisSpec`` is stored as a versioned record (``db.hypotheses``); running it locks that
 version (pre-registration). Groups are either cell texts (one ``train`` job per cell and seed) or a
-warehouse selection (``WarehouseGroup``), never both in one hypothesis.
+warehouse selection (``WarehouseGroup``), never both in one hypothesis. A ``probe`` protocol measures
+the networks at initialisation (no training; answered when run, like a warehouse one).
+
+A train protocol may ``sweep`` learning rates or data sets: each entry is one unit of the analysis
+(Holm-corrected together). ``paired`` groups match their cells by position (a cell and its
+rewiring): the analysis permutes within each pair, seeds being replicates.
 """
 
 from __future__ import annotations
@@ -24,8 +29,28 @@ METRICS: dict[str, str] = {
     "hessian_top": "largest Hessian eigenvalue of the training loss at the final weights (a hessian_top job "
                    "per train job, queued when the training has finished)",
     "accuracy": "benchmark accuracy (warehouse hypotheses)",
+    "unstable": "1 if the run diverged (a non-finite loss, or a last-epoch training loss above the first "
+                "epoch's) or had a loss spike (an epoch's training loss above 1.5 × the lowest before it), else 0",
+    "loss_spikes": "number of epochs whose training loss is above 1.5 × the lowest before them",
+    "generalisation_gap": "test loss − training loss (epoch mean) at the last epoch",
+    "grad_attenuation_init": "log10(‖∂L/∂W‖ of the first layer / of the last layer) at initialisation, on one "
+                             "batch of 256 training examples (probe protocols; 0 = no attenuation)",
+    "grad_attenuation_final": "the same ratio on the last training batch (needs the gradient-flow columns in "
+                              "curves.csv: explorer.experiments.gradient_flow)",
 }
 FOLLOW_UP_METRICS = ("hessian_top",)
+PROBE_METRICS = ("grad_attenuation_init",)
+SEEDS = (0, 1, 2, 3, 4)  # 5 vs 5: an exact permutation test reaches p = 2/252 ≈ 0.008 (3 vs 3: only 0.1)
+
+
+class SweepUnit(BaseModel):
+    """One unit of a train protocol: its learning rate and/or data set replace the protocol's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(min_length=1, max_length=60)
+    lr: float | None = Field(None, gt=0, le=10)
+    data: DataSpec | None = None
 
 
 class WarehouseGroup(BaseModel):
@@ -78,7 +103,7 @@ class Group(BaseModel):
 class Protocol(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["train", "warehouse"] = "train"
+    kind: Literal["train", "warehouse", "probe"] = "train"
     metric: str = "train_loss_auc"
     metric_epoch: int | None = Field(None, ge=1, description="k of the *_at_epoch / auc metrics (default: last)")
     alpha: float = Field(0.05, gt=0, lt=1)
@@ -95,7 +120,11 @@ class Protocol(BaseModel):
     momentum: float = Field(0.9, ge=0, lt=1)
     batch_size: int = Field(128, ge=1, le=65536)
     epochs: int = Field(10, ge=1, le=10000)
-    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
+    seeds: tuple[int, ...] = Field(SEEDS, min_length=1)
+    paired: bool = Field(False, description="two groups whose cells match by position (a cell and its variant): "
+                                            "analysed within each pair")
+    sweep: tuple[SweepUnit, ...] = Field((), description="units: learning rates and/or data sets, one analysis "
+                                                         "unit each (Holm across them)")
     hessian_samples: int = Field(1000, ge=1, le=1_000_000, description="hessian_top: size of the evaluation subset")
     # warehouse protocols
     datasets: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
@@ -107,6 +136,10 @@ class Protocol(BaseModel):
             raise ValueError(f"metric must be one of {', '.join(METRICS)}")
         if (self.kind == "warehouse") != (self.metric == "accuracy"):
             raise ValueError("warehouse hypotheses use the metric 'accuracy'; train ones a training metric")
+        if (self.kind == "probe") != (self.metric in PROBE_METRICS):
+            raise ValueError(f"probe protocols use {', '.join(PROBE_METRICS)}; other kinds a training metric")
+        if len({u.label for u in self.sweep}) != len(self.sweep):
+            raise ValueError("sweep units need distinct labels")
         if self.metric_epoch is not None and self.metric_epoch > self.epochs:
             raise ValueError(f"metric_epoch {self.metric_epoch} is after the last epoch ({self.epochs})")
         return self
@@ -119,6 +152,7 @@ class HypothesisSpec(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     statement: str = Field(min_length=1)
     source: str = ""
+    notes: str = Field("", description="what was left out of the design and why (e.g. null contrasts)")
     direction: Direction
     groups: tuple[Group, ...] = Field(min_length=2)
     protocol: Protocol = Protocol()
@@ -137,11 +171,14 @@ class HypothesisSpec(BaseModel):
             raise ValueError("warehouse groups need protocol.kind 'warehouse' (and every group from the warehouse)")
         if self.protocol.kind == "warehouse" and not all(warehouse):
             raise ValueError("a warehouse protocol needs every group to be a warehouse selection")
+        if self.protocol.paired and (not two or len(self.groups[0].cells) != len(self.groups[1].cells)):
+            raise ValueError("a paired design needs two groups with the same number of cells (matched by position)")
         return self
 
     def design(self) -> str:
-        return {"greater": "two groups", "less": "two groups", "none": "two groups (equivalence)",
+        base = {"greater": "two groups", "less": "two groups", "none": "two groups (equivalence)",
                 "increasing": "ordered groups (trend)", "decreasing": "ordered groups (trend)"}[self.direction]
+        return base + (", paired by cell" if self.protocol.paired else "")
 
     def with_protocol(self, **changes: Any) -> HypothesisSpec:
         """A copy with protocol fields changed (a new spec: saving it under a locked key makes a new version)."""

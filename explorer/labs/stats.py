@@ -1,8 +1,11 @@
 """Statistics for the labs: two-group tests, permutation tests, trends, effect sizes, Holm.
 
 Every distribution and resampling comes from scipy (``scipy.stats.ttest_ind``, ``mannwhitneyu``,
-``permutation_test``, ``spearmanr``, ``bootstrap``). Only Holm's step-down adjustment is written out
-here: it is arithmetic on p-values (sort, scale, running maximum), not a distribution.
+``permutation_test``, ``spearmanr``, ``bootstrap``) except two things written out here: Holm's
+step-down adjustment (arithmetic on p-values) and the permutation test stratified by block (scipy's
+``permutation_test`` cannot permute within strata). The ``min_p_*`` functions give the smallest
+p-value a design can reach at all (its power floor): an exact permutation test of 3 vs 3 values
+cannot go below 2/C(6, 3) = 0.1, whatever the data.
 
 Directions: ``"greater"`` means the claim is "a is larger than b" (or, for a trend, "the value rises
 along the order"), ``"less"`` the opposite, ``"two-sided"`` any difference.
@@ -10,6 +13,7 @@ along the order"), ``"less"`` the opposite, ``"two-sided"`` any difference.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -125,6 +129,96 @@ def equivalence_tost(a: ArrayLike, b: ArrayLike, margin: float) -> TestResult:
     p = max(_p(upper.pvalue), _p(lower.pvalue))
     return TestResult("TOST (Welch)", float(x.mean() - y.mean()), p, f"|difference| < {margin:g}", (x.size, y.size),
                       {"p_upper": _p(upper.pvalue), "p_lower": _p(lower.pvalue), "margin": margin})
+
+
+def stratified_permutation(a: ArrayLike, b: ArrayLike, blocks_a: ArrayLike, blocks_b: ArrayLike,
+                           alternative: Alternative = "two-sided", *, n_resamples: int = 9999,
+                           seed: int = 0) -> TestResult:
+    """Permutation test of the mean over blocks of (mean(a) − mean(b)) within each block, the labels
+    permuted within blocks only (a paired design by block, e.g. a cell and its rewiring, seeds as
+    replicates). Exact when the number of within-block splits ≤ ``n_resamples``, else Monte Carlo."""
+    _check_alternative(alternative)
+    x, y = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    bx, by = np.asarray(blocks_a).ravel(), np.asarray(blocks_b).ravel()
+    keys = sorted(set(bx.tolist()) & set(by.tolist()))
+    if not keys:
+        raise ValueError("no block has values in both groups")
+    per_block = []  # (pooled values, size of a) per block
+    for k in keys:
+        xa, yb = x[bx == k], y[by == k]
+        xa, yb = xa[np.isfinite(xa)], yb[np.isfinite(yb)]
+        if xa.size and yb.size:
+            per_block.append((np.concatenate([xa, yb]), xa.size))
+    splits = math.prod(math.comb(v.size, na) for v, na in per_block)
+    observed = float(np.mean([v[:na].mean() - v[na:].mean() for v, na in per_block]))
+    rng = np.random.default_rng(seed)
+    exact = splits <= n_resamples
+    total = np.zeros(1)
+    for v, na in per_block:  # the statistic's null distribution: sum of independent per-block differences
+        if exact:
+            masks = np.zeros((math.comb(v.size, na), v.size), bool)
+            for i, idx in enumerate(itertools.combinations(range(v.size), na)):
+                masks[i, list(idx)] = True
+        else:
+            order = np.argsort(rng.random((n_resamples, v.size)), axis=1)
+            masks = order < na
+        diffs = (masks * v).sum(1) / na - (~masks * v).sum(1) / (v.size - na)
+        total = (total[:, None] + diffs[None, :]).ravel() if exact else total + diffs
+    null = total / len(per_block)
+    tol = 1e-12 * max(1.0, abs(observed))
+    greater = float(np.mean(null >= observed - tol))
+    less = float(np.mean(null <= observed + tol))
+    if not exact:  # Monte Carlo: count the observed split as one of the resamples
+        greater = (greater * n_resamples + 1) / (n_resamples + 1)
+        less = (less * n_resamples + 1) / (n_resamples + 1)
+    p = {"greater": greater, "less": less, "two-sided": min(1.0, 2 * min(greater, less))}[alternative]
+    return TestResult("stratified permutation test (difference of means within blocks)", observed, p, alternative,
+                      (x.size, y.size), {"blocks": len(per_block), "exact": exact,
+                                         "n_resamples": splits if exact else n_resamples})
+
+
+def paired_differences(a: ArrayLike, b: ArrayLike, blocks_a: ArrayLike, blocks_b: ArrayLike) -> NDArray[np.float64]:
+    """Differences a − b matched within blocks in order (the k-th value of a block against its k-th)."""
+    x, y = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    bx, by = np.asarray(blocks_a).ravel(), np.asarray(blocks_b).ravel()
+    out = []
+    for k in sorted(set(bx.tolist()) & set(by.tolist())):
+        xa, yb = x[bx == k], y[by == k]
+        n = min(xa.size, yb.size)
+        out.append(xa[:n] - yb[:n])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def equivalence_tost_paired(differences: ArrayLike, margin: float) -> TestResult:
+    """TOST on paired differences (two one-sided one-sample t-tests): −margin < mean < margin."""
+    if not margin > 0:
+        raise ValueError(f"the equivalence margin must be positive, not {margin}")
+    d = _clean(differences, "differences")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        upper = sps.ttest_1samp(d, margin, alternative="less")
+        lower = sps.ttest_1samp(d, -margin, alternative="greater")
+    p = max(_p(upper.pvalue), _p(lower.pvalue))
+    return TestResult("TOST (paired t)", float(d.mean()), p, f"|difference| < {margin:g}", (d.size,),
+                      {"p_upper": _p(upper.pvalue), "p_lower": _p(lower.pvalue), "margin": margin})
+
+
+# --- the smallest p-value a design can reach ----------------------------------------------------
+
+
+def min_p_two_groups(n_a: int, n_b: int, *, n_resamples: int = 9999) -> float:
+    """Smallest two-sided p of ``compare_groups`` for groups of these sizes: 2/C(n, n_a) for the exact
+    permutation test, 2/(n_resamples + 1) for its Monte Carlo version; 0 for Welch's t (no floor)."""
+    if min(n_a, n_b) >= SMALL_SAMPLE:
+        return 0.0
+    splits = math.comb(n_a + n_b, n_a)
+    return min(1.0, 2 / splits if splits <= n_resamples else 2 / (n_resamples + 1))
+
+
+def min_p_stratified(block_sizes: Sequence[tuple[int, int]], *, n_resamples: int = 9999) -> float:
+    """Smallest two-sided p of ``stratified_permutation`` with these (n_a, n_b) per block."""
+    splits = math.prod(math.comb(na + nb, na) for na, nb in block_sizes)
+    return min(1.0, 2 / splits if splits <= n_resamples else 2 / (n_resamples + 1))
 
 
 # --- ordered series ------------------------------------------------------------------------------

@@ -7,10 +7,15 @@
   before its target in the topological order, so the result stays acyclic.
 - ``random_ops``: keep the wiring, draw every op from the space's op set.
 - ``adapt``: the widest and shallowest wiring with the same ops: every edge into an intermediate
-  node comes from an input node (Sec. 5 / Table 1). For DARTS-style cells the two edges of a node
-  come from the two inputs and the output concatenates every intermediate node, exactly as in the
-  paper; other cells get the same rule, which can create parallel edges and (see ``Cell.warnings``)
-  dead nodes.
+  node comes from an input node (Shu et al. Sec. 4.1 / Table 2). For DARTS-style cells the two edges
+  of a node come from the two inputs and the output concatenates every intermediate node, so every
+  op stays in use; other cells get the same rule, which can create parallel edges and (see
+  ``Cell.warnings``) dead nodes. ``keep_concat=True`` keeps the cell's own concatenation instead:
+  AmoebaNet-A's output concatenates nodes 4–6 only, so nodes 2 and 3, which fed nodes 3–5, feed
+  nothing once rewired and the live width is 3c (the width the paper reports for the adapted
+  AmoebaNet) rather than 5c. NASNet-A and ENAS (as in the DARTS repository's genotypes) and SNAS-mild
+  already take every node from the inputs: their adaptation changes no width or depth (null
+  contrasts, left out of the lab's H2/H3).
 
 Each variant is reported with Shu et al.'s width and depth and Chen et al.'s d̄ and m̄, sorted by
 width as in their Table 2.
@@ -76,12 +81,13 @@ def random_ops(cell: Cell, rng: random.Random, pool: Sequence[str] | None = None
     return cell.with_edges(e if e.op == "concat" else Edge(e.src, e.dst, rng.choice(pool)) for e in cell.edges)
 
 
-def adapt(cell: Cell) -> Cell:
-    """The widest, shallowest wiring with the same ops (every intermediate node fed by inputs only)."""
+def adapt(cell: Cell, *, keep_concat: bool = False) -> Cell:
+    """The widest, shallowest wiring with the same ops (every intermediate node fed by inputs only);
+    DARTS-style cells concatenate every intermediate node unless ``keep_concat``."""
     if cell.kind == "darts":
-        pairs, _ = cell.to_genotype_pairs()
+        pairs, concat = cell.to_genotype_pairs()
         new_pairs = [(op, k % 2) for k, (op, _src) in enumerate(pairs)]
-        return Cell.from_genotype_pairs(new_pairs, list(range(2, 2 + len(pairs) // 2)))
+        return Cell.from_genotype_pairs(new_pairs, list(concat) if keep_concat else list(range(2, 2 + len(pairs) // 2)))
     inputs = cell.inputs
     edges, seen = [], {}
     for e in cell.edges:
@@ -92,6 +98,27 @@ def adapt(cell: Cell) -> Cell:
         seen[e.dst] = k + 1
         edges.append(Edge(inputs[k % len(inputs)], e.dst, e.op))
     return cell.with_edges(edges)
+
+
+def live_cell_width(cell: Cell) -> float:
+    """Shu et al.'s width counted over the intermediate nodes that reach the output only (a node
+    whose result nothing uses adds no width): 3c for AmoebaNet-A adapted with its own concatenation."""
+    reaches = {cell.output}
+    for v in reversed(cell.topological_order):
+        if any(e.src == v and e.dst in reaches for e in cell.live_edges):
+            reaches.add(v)
+    width = 0.0
+    for v in cell.intermediates:
+        into = [e for e in cell.live_edges if e.dst == v]
+        if into and v in reaches:
+            width += sum(cell.roles[e.src] == "input" for e in into) / len(into)
+    return width
+
+
+def changes_shape(cell: Cell, variant: Cell) -> bool:
+    """Whether ``variant`` differs from ``cell`` in Shu et al.'s width or depth (else the rewiring is a
+    null contrast for a claim about wide, shallow cells)."""
+    return (cell_width(cell), cell_depth(cell)) != (cell_width(variant), cell_depth(variant))
 
 
 @dataclass(frozen=True)
