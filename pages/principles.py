@@ -10,8 +10,8 @@ import streamlit as st
 from explorer.core.errors import USER_ERRORS
 from explorer.core.settings import get_settings
 from explorer.jobs.queue import JobStore
-from explorer.labs.lab import Lab
 from explorer.labs.analysis import design_power, power_sentence
+from explorer.labs.lab import Lab
 from explorer.labs.reports import format_p, report_html, report_markdown, result_figure
 from explorer.labs.specs import METRICS
 from ui.access import SIGN_IN_NOTE, current_user, session_jobs

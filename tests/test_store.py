@@ -192,3 +192,16 @@ def test_workers_register_heartbeat_and_stop(store):
     assert worker.devices == ["cuda:0", "cuda:1"] and worker.alive(60)
     store.stop_worker("w1")
     assert store.workers() == [] and len(store.workers(include_stopped=True)) == 1
+
+
+def test_a_diverged_metric_is_stored_and_read_back_as_nan(store):
+    """A NaN or infinite loss is a data point of a diverged run, not an error (stored as NULL)."""
+    import math
+
+    job = submit(store, "selftest", {"steps": 3})
+    store.add_metrics(job, [{"name": "train_loss", "value": 0.5, "epoch": 1},
+                            {"name": "train_loss", "value": float("nan"), "epoch": 2},
+                            {"name": "train_loss", "value": float("inf"), "epoch": 3}])
+    values = [p.value for p in store.metrics(job)]
+    assert values[0] == 0.5 and math.isnan(values[1]) and math.isnan(values[2])
+    assert store.metrics_frame(job)["value"].isna().sum() == 2

@@ -11,6 +11,7 @@ streams and artifacts share transactions and the row mappers, and are reviewed t
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -284,7 +285,7 @@ class JobStore:
             return
         now = utcnow()
         rows = [
-            dict(job_id=job_id, name=str(p["name"]), value=float(p["value"]), step=p.get("step"),
+            dict(job_id=job_id, name=str(p["name"]), value=_finite_or_none(p["value"]), step=p.get("step"),
                  epoch=p.get("epoch"), time=p.get("time") or now)
             for p in points
         ]
@@ -292,6 +293,7 @@ class JobStore:
             conn.execute(insert(job_metrics), rows)
 
     # ---------------------------------------------------------------- artifacts
+
 
     def put_artifact(self, job_id: int, name: str, data: bytes | Path, media_type: str | None = None) -> ArtifactInfo:
         """Store (or replace) a job's artifact. Small ones go in the database, large ones become
@@ -527,3 +529,10 @@ class JobStore:
                 .values(stopped_at=now)
             )
         return [int(i) for i in requeued], [int(i) for i in failed]
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """NaN and ±inf (a diverged run) are stored as NULL: SQLite would turn NaN into NULL anyway and
+    PostgreSQL's NaN does not survive JSON; ``MetricPoint`` reads NULL back as NaN."""
+    v = float(value)
+    return v if math.isfinite(v) else None

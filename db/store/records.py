@@ -82,7 +82,10 @@ class MetricPoint:
 
     @classmethod
     def from_row(cls, row) -> MetricPoint:
-        return cls(**_row_values(cls, row))
+        values = _row_values(cls, row)
+        if values["value"] is None:  # stored NULL: a value that was not a finite number
+            values["value"] = float("nan")
+        return cls(**values)
 
 
 @dataclass(frozen=True)

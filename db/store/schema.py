@@ -86,7 +86,7 @@ class MetricRow(Base):
     step: Mapped[int | None] = mapped_column(Integer)
     epoch: Mapped[int | None] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(128))
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)  # NULL: not a finite number (a diverged loss)
     time: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_job_metrics_job_id_id", "job_id", "id"),)

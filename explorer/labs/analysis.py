@@ -23,6 +23,7 @@ Effect sizes (difference of means, Hedges g) come with bootstrap 95 % CIs.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,7 +69,7 @@ def power_floor(direction: str, sizes: Sequence[Sequence[int]], *, paired_blocks
         elif paired_blocks is not None:
             floor = min_p_stratified(paired_blocks[ui]) if paired_blocks[ui] else 1.0
         elif direction in ("increasing", "decreasing"):
-            pairs = [min_p_two_groups(a, b) for a, b in zip(group_sizes, group_sizes[1:])]
+            pairs = [min_p_two_groups(a, b) for a, b in itertools.pairwise(group_sizes)]
             floor = max(holm(pairs)) if pairs else 1.0
         else:
             floor = min_p_two_groups(group_sizes[0], group_sizes[1])

@@ -78,7 +78,7 @@ def _protocol_lines(spec: HypothesisSpec) -> list[str]:
             f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
             f"- Seeds: {', '.join(map(str, p.seeds))} (one {'probe' if p.kind == 'probe' else 'train job'} per cell "
             f"and seed{' and unit' if p.sweep else ''})",
-            *([f"- Units (Holm across them): " + "; ".join(
+            *(["- Units (Holm across them): " + "; ".join(
                 f"{u.label}" + (f" (lr {u.lr:g})" if u.lr else "") + (f" ({u.data.name})" if u.data else "")
                 for u in p.sweep)] if p.sweep else []),
             *(["- Paired: the groups' cells match by position; the test permutes within each pair"] if p.paired else []),
