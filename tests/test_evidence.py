@@ -45,8 +45,8 @@ def test_resnet_lookup_matches_the_warehouse_rows(nb201_warehouse: Path) -> None
     assert {(r.dataset, r.schedule): r.test_acc for r in mt.results} == want
     for ds in ("cifar10", "cifar100", "imagenet16"):
         r = next(r for r in mt.results if r.dataset == ds and r.schedule == "200ep")
-        better = wh.query("SELECT count(*) AS n FROM results WHERE dataset = '%s' AND schedule = '200ep' "
-                          "AND test_acc > %r" % (ds, r.test_acc)).frame["n"][0]
+        better = wh.query(f"SELECT count(*) AS n FROM results WHERE dataset = '{ds}' AND schedule = '200ep' "
+                          f"AND test_acc > {r.test_acc!r}").frame["n"][0]
         assert r.rank == better + 1 and r.n == 15_625 and 1 <= r.group_rank <= r.group_n < r.n
     n_eq = wh.query(f"SELECT count(*) - 1 AS n FROM architectures WHERE unique_str = '{mt.unique_str}'").frame["n"][0]
     assert len(mt.equivalent) == n_eq

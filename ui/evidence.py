@@ -156,7 +156,8 @@ def evidence_panel(cell: Cell, drawn: int) -> None:
                     st.dataframe(pd.DataFrame([{"edits": n.distance, "test %": round(n.test_acc, 2),
                                                 "change": "; ".join(n.edits)} for n in near]),
                                  hide_index=True, width="stretch")
-            with st.expander("All result sets, ranks, proxies, hardware"):
+            # A toggle, not an expander: an expander's tables are built and sent on every rerun.
+            if st.toggle("All result sets, ranks, proxies, hardware", key="ev_details"):
                 _details(ev)
         elif ev.connectivity:
             _connectivity(ev, "ev", chart=True)
