@@ -16,6 +16,7 @@ from explorer.theory.metrics import DEFAULT_K0, metrics
 from explorer.theory.spaces import space_box
 from explorer.theory.teaching import claims
 from ui.common import fmt, page_header, teaching
+from ui.evidence import evidence_summary
 from ui.state import (
     MAX_COMPARE,
     add_to_compare,
@@ -97,6 +98,12 @@ if cells:
             # Buttons name their cell, not its position: a click drawn for an older list removes
             # the cell it showed, or nothing.
             b2.button("Remove", key=f"cmp_rm_{i}", on_click=remove_from_compare, args=(cell,), width="stretch")
+
+    st.subheader("Benchmark evidence")
+    for i, (col, (_name, cell)) in enumerate(zip(st.columns(len(cells)), cells, strict=True)):
+        with col, st.container(border=True):
+            st.markdown(f"**{names[i]}**")
+            evidence_summary(cell, key=f"cmp_ev_{i}")
 
     st.subheader("Metrics")
     table = pd.DataFrame({

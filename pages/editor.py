@@ -36,6 +36,7 @@ from explorer.theory.teaching import claims, depth_width_formulas, path_counting
 from explorer.theory.variants import MODES, adapt, random_variants, variant_table
 from ui.canvas import canvas_edit, default_op, show_canvas
 from ui.common import fmt, page_header, teaching
+from ui.evidence import evidence_panel
 from ui.state import (
     add_to_compare,
     current_cell,
@@ -372,6 +373,9 @@ with left:
     # Not a fragment: a fragment run racing a page run (a tab click right after an edit) rolled the
     # cell back and logged "Multiple different fragmentIds"; the canvas's echo now costs a page run.
     show_canvas(cell)
+
+# What the benchmarks know about this cell (results, ranks, the edit map): ui.evidence draws it.
+evidence_panel(cell, drawn)
 
 if teaching():
     with st.container(border=True):
