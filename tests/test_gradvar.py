@@ -66,7 +66,9 @@ def test_variance_grid_restores_weights_and_job_writes_sqrt_g() -> None:
         "network": {"cell": get_preset("DAG#1 (sequential)").cell.to_text(), "width": 16},
         "data": {"name": "synthetic"}, "epochs": 1}), LocalContext(job_id=1, artifacts=shared))
     kind = get_kind("grad_variance")
-    summary = kind.run(kind.validate({"train_job": 1, "steps": 3, "samples": 64}), LocalContext(job_id=2, artifacts=shared))
+    summary = kind.run(
+        kind.validate({"train_job": 1, "steps": 3, "samples": 64}), LocalContext(job_id=2, artifacts=shared)
+    )
     arrays = np.load(io.BytesIO(shared[(2, "grad_variance.npz")]))
     np.testing.assert_allclose(arrays["sqrt_g"], np.sqrt(arrays["g"]))
     assert summary["centre_sqrt_g"] == arrays["sqrt_g"][1, 1] and summary["points"] == 9

@@ -234,7 +234,9 @@ def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
     """Readers get the catalogue's built-ins in memory; a built-in is stored only when it is run."""
     lab = Lab(store, tmp_path / "no-warehouse.duckdb")
     listed = lab.latest()
-    assert [h.key for h in listed] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"] and {h.status for h in listed} == {"draft"}
+    assert [h.key for h in listed] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"] and {
+        h.status for h in listed
+    } == {"draft"}
     assert lab.get("H1").spec == builtin("H1") and [h.version for h in lab.versions("H1")] == [1]
     assert "draft (not yet run)" in report_markdown(lab.get("H2"))
     with pytest.raises(UserError, match="has not been run yet"):
@@ -244,7 +246,20 @@ def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
     assert HypothesisStore(store.engine).all_latest() == [] and store.list() == []
     lab.run("H4")
     assert [r.key for r in HypothesisStore(store.engine).all_latest()] == ["H4"]
-    assert lab.get("H4").record.locked and [h.key for h in lab.latest()] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"]
+    assert lab.get("H4").record.locked and [h.key for h in lab.latest()] == [
+        "H1",
+        "H2",
+        "H3",
+        "H4",
+        "H5",
+        "H6",
+        "H7",
+        "H8",
+        "H9",
+        "H10",
+        "H11",
+        "H12",
+    ]
 
 
 def test_guests_may_not_run_or_analyse(store: JobStore):
@@ -374,8 +389,13 @@ def test_shu_table_2_widths_of_the_adapted_cells():
     rows = {p.name.removesuffix(" normal cell"): p.cell for p in PRESETS if p.space == "darts"}
     got = {n: (live_cell_width(c), cell_depth(c), live_cell_width(adapt(c)), cell_depth(adapt(c)),
                live_cell_width(adapt(c, keep_concat=True))) for n, c in rows.items()}
-    assert got == {"NASNet-A": (5.0, 2, 5.0, 2, 5.0), "AmoebaNet-A": (4.0, 4, 5.0, 2, 3.0), "ENAS": (5.0, 2, 5.0, 2, 5.0),
-                   "DARTS-V2": (3.5, 3, 4.0, 2, 4.0), "SNAS-mild": (4.0, 2, 4.0, 2, 4.0)}
+    assert got == {
+        "NASNet-A": (5.0, 2, 5.0, 2, 5.0),
+        "AmoebaNet-A": (4.0, 4, 5.0, 2, 3.0),
+        "ENAS": (5.0, 2, 5.0, 2, 5.0),
+        "DARTS-V2": (3.5, 3, 4.0, 2, 4.0),
+        "SNAS-mild": (4.0, 2, 4.0, 2, 4.0),
+    }
     assert [n for n, c in rows.items() if changes_shape(c, adapt(c))] == ["AmoebaNet-A", "DARTS-V2"]
 
 

@@ -117,7 +117,9 @@ def test_a_finished_job_shows_curves_artifacts_and_a_failure_its_traceback(env):
     env.finish(ok, job.attempts, "succeeded", result={"final_loss": 1.0})
     bad = submit(env, "selftest", {"steps": 3})
     job = env.claim("w", "cpu", ["selftest"])
-    env.finish(bad, job.attempts, "failed", error="Traceback (most recent call last):\nBoom", message="RuntimeError: boom")
+    env.finish(
+        bad, job.attempts, "failed", error="Traceback (most recent call last):\nBoom", message="RuntimeError: boom"
+    )
 
     at = _app()
     assert at.session_state["jobs_selected"] == bad

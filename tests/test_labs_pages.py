@@ -44,7 +44,11 @@ def test_nas_filter_on_nb201(env: Path, nb201_warehouse: Path, monkeypatch):  # 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Share of the space kept"] == "40.0 %" and metrics["Box d̄"] == "0.938 – 2.312"
     main = at.dataframe[1].value
-    assert set(main["filter"]) == {"none", "box f=0.5"} and set(main["dataset"]) == {"cifar10", "cifar100", "imagenet16"}
+    assert set(main["filter"]) == {"none", "box f=0.5"} and set(main["dataset"]) == {
+        "cifar10",
+        "cifar100",
+        "imagenet16",
+    }
     assert (main["repeats"] == 50).all()
     assert len(at.get("plotly_chart")) == 3 and len(at.get("download_button")) == 2
     at.select_slider(key="nasf_f").set_value(0.25).run()
@@ -87,7 +91,9 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     overview = at.dataframe[0].value
-    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"] and set(overview["status"]) == {"draft"}
+    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"] and set(
+        overview["status"]
+    ) == {"draft"}
     at.selectbox(key="principles_key").set_value("H6").run()
     at.button(key="principles_run").click().run()  # no warehouse yet: a message, the draft stays unlocked
     assert not at.exception and "no warehouse here" in at.error[0].value
@@ -97,7 +103,11 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     at.selectbox(key="principles_key").set_value("H6").run()
     at.button(key="principles_run").click().run()
     assert not at.exception
-    assert {m.label: m.value for m in at.metric} == {"Status": "analysed", "Verdict": "supported", "Predicted": "greater"}
+    assert {m.label: m.value for m in at.metric} == {
+        "Status": "analysed",
+        "Verdict": "supported",
+        "Predicted": "greater",
+    }
     assert at.dataframe[0].value.set_index("key").loc["H6", "verdict"] == "supported"
     assert len(at.get("plotly_chart")) == 1
     # One box per (dataset, group): datasets along x, the groups in the legend, both axes titled.
@@ -155,7 +165,21 @@ def test_principles_as_a_reader_writes_nothing(env: Path, monkeypatch, mode: str
     at.selectbox(key="principles_key").set_value(HESSIAN_KEY).run()
     assert not at.exception
     overview = at.dataframe[0].value
-    assert list(overview["key"]) == ["H1", "H2", "H3", "H4", HESSIAN_KEY, "H5", "H6", "H7", "H8", "H9", "H10", "H11", "H12"]
+    assert list(overview["key"]) == [
+        "H1",
+        "H2",
+        "H3",
+        "H4",
+        HESSIAN_KEY,
+        "H5",
+        "H6",
+        "H7",
+        "H8",
+        "H9",
+        "H10",
+        "H11",
+        "H12",
+    ]
     assert {m.label: m.value for m in at.metric}["Status"] == "running"
     assert not [b for b in at.button if b.key in ("principles_analyse", "principles_run", "principles_save")]
     assert _snapshot(store) == before

@@ -275,7 +275,9 @@ def register(sub) -> None:
     p.add_argument("--spec", default="{}", help="the spec: a JSON object or the path of a JSON file (default {})")
     p.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
     p.add_argument("--max-attempts", type=int, default=3, help="starts allowed if workers die (default 3)")
-    p.add_argument("--token", help="submit as the user of this access token (default $EXPLORER_TOKEN; see `explorer token`)")
+    p.add_argument(
+        "--token", help="submit as the user of this access token (default $EXPLORER_TOKEN; see `explorer token`)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_submit)
 

@@ -28,14 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with seeds; the ablation over the box factor f.")
     p.add_argument("--db", default=default_db, help=f"warehouse file (default {default_db})")
     p.add_argument("--space", default="nb201")
-    p.add_argument("--datasets", default="cifar10,cifar100,imagenet16", help="comma-separated (default: the three NB201 sets)")
+    p.add_argument(
+        "--datasets", default="cifar10,cifar100,imagenet16", help="comma-separated (default: the three NB201 sets)"
+    )
     p.add_argument("--proxy", default="naswot_v1", help="naswot_v1, a zero-cost proxy in the warehouse, or acc12 "
                    "(12-epoch validation accuracy)")
     p.add_argument("--f", type=float, default=DEFAULT_F, help=f"box factor for the inside/outside table and the main "
                    f"table (default {DEFAULT_F})")
-    p.add_argument("--ablation", type=_floats, default=ABLATION_F, help="box factors of the ablation (default 1,0.75,0.5,0.25)")
+    p.add_argument(
+        "--ablation", type=_floats, default=ABLATION_F, help="box factors of the ablation (default 1,0.75,0.5,0.25)"
+    )
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help=f"R (default {DEFAULT_REPEATS})")
-    p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES, help=f"N per search (default {DEFAULT_CANDIDATES})")
+    p.add_argument(
+        "--candidates", type=int, default=DEFAULT_CANDIDATES, help=f"N per search (default {DEFAULT_CANDIDATES})"
+    )
     p.add_argument("--seed", type=int, default=0)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the tables as JSON")

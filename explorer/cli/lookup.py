@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "cells with the same or nearest (d̄, m̄) (not a prediction of this cell).")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--nb201", metavar="ARCH", help="NAS-Bench-201 arch string |op~0|+|op~0|op~1|+|...|")
-    src.add_argument("--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it")
+    src.add_argument(
+        "--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it"
+    )
     src.add_argument("--cell-json", metavar="FILE", help="a cell in the general JSON form ('-' for stdin)")
     p.add_argument("--cell", choices=("normal", "reduce"), default="normal", help="which cell of a genotype")
     p.add_argument("--db", default=default_db, help=f"warehouse file (default {default_db})")
@@ -68,8 +70,10 @@ def _print(ev: Evidence) -> None:
         print("not in the loaded benchmarks; cells with this connectivity (not a prediction of this cell):")
         for g in ev.connectivity:
             s = g.summary()
-            print(f"  {g.space} {g.dataset} {g.schedule} at (d̄, m̄) = ({g.effective_depth:.3g}, {g.effective_width:.3g})"
-                  f"{'' if g.distance < 1e-9 else f' (nearest, distance {g.distance:.3g})'}: n {s['n']}, "
-                  f"mean {s['mean']:.2f} ± {s['std']:.2f}, median {s['median']:.2f}, range {s['min']:.2f}–{s['max']:.2f}")
+            print(
+                f"  {g.space} {g.dataset} {g.schedule} at (d̄, m̄) = ({g.effective_depth:.3g}, {g.effective_width:.3g})"
+                f"{'' if g.distance < 1e-9 else f' (nearest, distance {g.distance:.3g})'}: n {s['n']}, "
+                f"mean {s['mean']:.2f} ± {s['std']:.2f}, median {s['median']:.2f}, range {s['min']:.2f}–{s['max']:.2f}"
+            )
     for note in ev.notes:
         print(f"note: {note}")

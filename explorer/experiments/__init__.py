@@ -1,1 +1,2 @@
-"""Training and analysing networks: data sets, the training loop, loss landscapes, gradient variance, Hessian, kernel checks."""
+"""Training and analysing networks: data sets, the training loop, loss landscapes, gradient variance,
+Hessian, kernel checks."""

@@ -42,8 +42,12 @@ def curves_csv(result: TrainResult) -> bytes:
 
 def curves_npz(result: TrainResult) -> bytes:
     buf = io.BytesIO()
-    arrays = {f"epoch_{k}" if k != "epoch" else "epoch": np.asarray(v, dtype=np.float64) for k, v in result.epochs.items()}
-    arrays.update({f"step_{k}" if k != "step" else "step": np.asarray(v, dtype=np.float64) for k, v in result.steps.items()})
+    arrays = {
+        f"epoch_{k}" if k != "epoch" else "epoch": np.asarray(v, dtype=np.float64) for k, v in result.epochs.items()
+    }
+    arrays.update(
+        {f"step_{k}" if k != "step" else "step": np.asarray(v, dtype=np.float64) for k, v in result.steps.items()}
+    )
     np.savez(buf, **arrays)
     return buf.getvalue()
 

@@ -95,7 +95,9 @@ class DataSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Literal["digits", "digits_flat", "mnist1d", "synthetic", "mnist", "fashion_mnist", "cifar10", "cifar100"] = "digits"
+    name: Literal["digits", "digits_flat", "mnist1d", "synthetic", "mnist", "fashion_mnist", "cifar10", "cifar100"] = (
+        "digits"
+    )
     path: str | None = Field(None, description="folder holding the files (mnist, fashion_mnist, cifar10, cifar100); "
                              "on a server, relative to its data directory", json_schema_extra={"data_path": True})
     train_limit: int | None = Field(None, ge=1, description="use only the first n training samples")
@@ -323,7 +325,12 @@ def _cifar(name: str, folder: Path) -> Dataset:
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (it should hold the CIFAR python batches)")
     if name == "cifar10":
-        train_files, test_files, label_key, classes = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels", 10
+        train_files, test_files, label_key, classes = (
+            [f"data_batch_{i}" for i in range(1, 6)],
+            ["test_batch"],
+            "labels",
+            10,
+        )
     else:
         train_files, test_files, label_key, classes = ["train"], ["test"], "fine_labels", 100
     for f in train_files + test_files:

@@ -108,7 +108,19 @@ def run_naswot(spec: NaswotSpec, ctx: RunContext) -> dict[str, Any]:
         notes.append(f"the input has {inputs} values, fewer than the batch size {spec.batch_size}: the Jacobian "
                      "correlation matrix is rank-deficient and the score is dominated by that; use a batch of at "
                      f"most {inputs} or the hamming score")
-    return {"score": float(np.mean(scores)), "scores": scores, "notes": notes, "kind": spec.score, "network": spec.network.kind(),
-            "dataset": data.name, "batch_size": spec.batch_size, "parameters": parameter_count(model),
-            "comparable_with_warehouse": spec.score == "jacobian" and data.name == "cifar10" and spec.batch_size == 128
-            and spec.network.kind() == "nb201" and spec.network.channels == 16 and spec.network.cells_per_stage == 5}
+    return {
+        "score": float(np.mean(scores)),
+        "scores": scores,
+        "notes": notes,
+        "kind": spec.score,
+        "network": spec.network.kind(),
+        "dataset": data.name,
+        "batch_size": spec.batch_size,
+        "parameters": parameter_count(model),
+        "comparable_with_warehouse": spec.score == "jacobian"
+        and data.name == "cifar10"
+        and spec.batch_size == 128
+        and spec.network.kind() == "nb201"
+        and spec.network.channels == 16
+        and spec.network.cells_per_stage == 5,
+    }

@@ -140,7 +140,9 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = EVAL_BATC
     return float(loss) / len(y), float(correct) / len(y)
 
 
-def _autocast(device: torch.device, amp: bool) -> tuple[contextlib.AbstractContextManager[Any], torch.amp.GradScaler | None]:
+def _autocast(
+    device: torch.device, amp: bool
+) -> tuple[contextlib.AbstractContextManager[Any], torch.amp.GradScaler | None]:
     if not (amp and device.type == "cuda"):
         return contextlib.nullcontext(), None
     if torch.cuda.is_bf16_supported():

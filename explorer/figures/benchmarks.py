@@ -47,9 +47,15 @@ def figure5(groups: pd.DataFrame, region: ReachableRegion, box: Box | None = Non
         hovertemplate="d̄ %{x:.3f}, m̄ %{y:.3f}<br>n %{customdata[0]}<br>mean %{customdata[1]:.2f} %"
                       "<br>std %{customdata[2]:.2f}<extra></extra>"))
     if box is not None:
-        fig.add_shape(type="rect", x0=box.center_depth - f * box.radius_depth, x1=box.center_depth + f * box.radius_depth,
-                      y0=box.center_width - f * box.radius_width, y1=box.center_width + f * box.radius_width,
-                      line={"color": "crimson", "dash": "dash"}, name="box")
+        fig.add_shape(
+            type="rect",
+            x0=box.center_depth - f * box.radius_depth,
+            x1=box.center_depth + f * box.radius_depth,
+            y0=box.center_width - f * box.radius_width,
+            y1=box.center_width + f * box.radius_width,
+            line={"color": "crimson", "dash": "dash"},
+            name="box",
+        )
     fig.update_layout(xaxis_title="effective depth d̄", yaxis_title="effective width m̄", height=480,
                       xaxis_range=[0, d_max], yaxis_range=[0, m_max], legend={"orientation": "h", "y": -0.2})
     return fig

@@ -78,7 +78,9 @@ def power_floor(direction: str, sizes: Sequence[Sequence[int]], *, paired_blocks
     return {"min_p": overall, "per_unit": units, "alpha": alpha, "decidable": overall < alpha}
 
 
-def design_sizes(spec: HypothesisSpec, contrasts: int | None = None) -> tuple[list[list[int]], list[list[tuple[int, int]]] | None]:
+def design_sizes(
+    spec: HypothesisSpec, contrasts: int | None = None
+) -> tuple[list[list[int]], list[list[tuple[int, int]]] | None]:
     """Planned group sizes per unit (cells × seeds) and, for a paired design, its pair blocks;
     ``contrasts``: the number of pairs left after null contrasts are dropped."""
     p = spec.protocol

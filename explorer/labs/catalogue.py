@@ -90,98 +90,177 @@ def builtins() -> list[HypothesisSpec]:
                  "pair, so the inference is about these cells, not NAS cells at large.")
     sequential = [(0, 1, "linear"), (1, 2, "linear"), (2, 3, "linear")]
     specs = [
-        dict(key="H1", title="Chen et al.: DAG#3 converges faster than DAG#2, faster than DAG#1",
-             statement="At equal parameter count, the mixed MLP cell DAG#3 reaches lower training loss sooner than "
-                       "the parallel DAG#2, which does so sooner than the sequential DAG#1.",
-             source="Chen et al., NeurIPS 2022, DAGs in Fig. 3 / Sec. 3.3, training curves in Fig. 4",
-             direction="decreasing",
-             groups=[{"label": "DAG#1 (sequential)", "cells": [_preset("DAG#1 (sequential)")]},
-                     {"label": "DAG#2 (parallel)", "cells": [_preset("DAG#2 (parallel)")]},
-                     {"label": "DAG#3 (mixed)", "cells": [_preset("DAG#3 (mixed)")]}],
-             protocol={**CONVERGENCE}),
-        dict(key="H2", title="Shu et al.: wider, shallower DARTS cells converge faster",
-             statement="The widest and shallowest rewiring of a popular NAS cell (same ops, every intermediate node "
-                       "fed by the cell inputs) trains faster than the original cell.",
-             source="Shu, Wang & Cai, ICLR 2020, Sec. 4.1 (convergence; widths and depths in Table 2)",
-             notes=null_note, direction="less",
-             groups=[{"label": "adapted (wide, shallow)", "cells": list(wider)},
-                     {"label": "original", "cells": list(originals)}],
-             protocol={**DARTS_SMALL, "metric": "train_loss_auc"}),
-        dict(key="H3", title="Shu et al.: wider, shallower cells do not generalise better",
-             statement="The adapted (wide, shallow) cells reach the same test accuracy as the originals, within "
-                       "1 percentage point.",
-             source="Shu, Wang & Cai, ICLR 2020, Sec. 5 (generalisation)", notes=null_note, direction="none",
-             groups=[{"label": "adapted (wide, shallow)", "cells": list(wider)},
-                     {"label": "original", "cells": list(originals)}],
-             protocol={**DARTS_SMALL, "metric": "final_test_acc", "equivalence_margin": 0.01}),
-        dict(key="H4", title="Skip connections speed up convergence at equal parameters",
-             statement="Adding parameter-free skip edges (input→node 2, node 1→output) to a 3-layer sequential MLP "
-                       "cell lowers the training-loss curve.",
-             source="He et al. 2016; Chen et al. 2022 (skips raise m̄ at equal parameters)", direction="less",
-             groups=[{"label": "sequential + skips", "cells": [_mlp([*sequential, (0, 2, "skip_connect"),
-                                                                      (1, 3, "skip_connect")], 4)]},
-                     {"label": "sequential", "cells": [_mlp(sequential, 4)]}],
-             protocol={**CONVERGENCE}),
-        dict(key="H5", title="Negative case: a skip connection gives no benefit in a shallow network",
-             statement="In a one-layer MLP cell, adding a parallel skip edge changes the training-loss curve by less "
-                       "than 0.02 (mean cross-entropy over the epochs).",
-             source="the flip side of H4: a skip only shortens paths that are long", direction="none",
-             groups=[{"label": "one layer + skip", "cells": [_mlp([(0, 1, "linear"), (0, 1, "skip_connect")], 2)]},
-                     {"label": "one layer", "cells": [_mlp([(0, 1, "linear")], 2)]}],
-             protocol={**CONVERGENCE, "equivalence_margin": 0.02}),
-        dict(key="H6", title="NB201 cells inside the d̄/m̄ box are more accurate than those outside",
-             statement="On every NB201 dataset the mean 200-epoch test accuracy of cells inside the box (f = ½) "
-                       "is higher than outside.",
-             source="Chen et al., NeurIPS 2022, Sec. 5.3", direction="greater",
-             groups=[{"label": "inside the box", "warehouse": {"space": "nb201", "box": "inside", "f": 0.5}},
-                     {"label": "outside the box", "warehouse": {"space": "nb201", "box": "outside", "f": 0.5}}],
-             protocol={"kind": "warehouse", "metric": "accuracy", "datasets": ["cifar10", "cifar100", "imagenet16"],
-                       "schedule": "200ep"}),
-        dict(key="H7", title="Degradation: plain chains train worse as they get deeper",
-             statement=f"Without skips, the final training loss of an MLP-cell chain rises with depth "
-                       f"({SHALLOW} → {MID} → {DEEP} layers), on each built-in data set.",
-             source="He et al., CVPR 2016, Sec. 1 / Fig. 1 (the degradation problem)", direction="increasing",
-             groups=[{"label": f"plain, {d} layers", "cells": [chain(d, False)]} for d in (SHALLOW, MID, DEEP)],
-             protocol={**CHAINS, "metric": "final_train_loss"}),
-        dict(key="H8", title="Skips remove the degradation of deep chains",
-             statement=f"At {DEEP} layers, a chain with an identity edge beside every layer reaches a lower final "
-                       "training loss than the plain chain (same parameters), on each built-in data set.",
-             source="He et al., CVPR 2016, Sec. 4.1 (plain vs residual at equal depth)", direction="less",
-             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
-             protocol={**CHAINS, "metric": "final_train_loss"}),
-        dict(key="H9", title="Skips stabilise training at large learning rates",
-             statement=f"At learning rates 0.1 and 0.3, {MID}-layer chains with skips diverge or spike less often than "
-                       "plain ones (metric: 1 for a run that diverged or had a loss spike).",
-             source="stabilised training as a reason for skips (e.g. Balduzzi et al., ICML 2017)", direction="less",
-             groups=[{"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
-                     {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]}],
-             protocol={**CHAINS, "metric": "unstable",
-                       "sweep": [{"label": "lr 0.1", "lr": 0.1, "data": {"name": "digits_flat"}},
-                                 {"label": "lr 0.3", "lr": 0.3, "data": {"name": "digits_flat"}}]}),
-        dict(key="H10", title="Skips do not change the generalisation gap",
-             statement=f"{MID}-layer chains with and without skips end with the same gap between test and training "
-                       "loss, within 0.05 nats, on each built-in data set.",
-             source="feature reuse vs fitting: faster fitting need not widen the gap (Huang et al., 2020)",
-             direction="none",
-             groups=[{"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
-                     {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]}],
-             protocol={**CHAINS, "metric": "generalisation_gap", "equivalence_margin": 0.05}),
-        dict(key="H11", title="Gradient flow: skips keep the gradient at the first layer at initialisation",
-             statement=f"At initialisation, the first layer of a {DEEP}-layer chain gets a gradient closer in size "
-                       "to the last layer's with skips than without (log10 ratio, higher = less attenuated).",
-             source="He et al., ECCV 2016 (identity mappings propagate the gradient); Balduzzi et al., ICML 2017",
-             direction="greater",
-             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
-             protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init"}),
-        dict(key="H12", title="Gradient flow after training: skips still keep the first layer's gradient",
-             statement=f"After training, the first layer of a {DEEP}-layer chain still gets a gradient closer in size to "
-                       "the last layer's with skips than without (on the last training batch).",
-             source="as H11, during training (the gradient-flow columns of the training curves)", direction="greater",
-             groups=[{"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                     {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]}],
-             protocol={**CHAINS, "metric": "grad_attenuation_final"}),
+        dict(
+            key="H1",
+            title="Chen et al.: DAG#3 converges faster than DAG#2, faster than DAG#1",
+            statement="At equal parameter count, the mixed MLP cell DAG#3 reaches lower training loss sooner than "
+            "the parallel DAG#2, which does so sooner than the sequential DAG#1.",
+            source="Chen et al., NeurIPS 2022, DAGs in Fig. 3 / Sec. 3.3, training curves in Fig. 4",
+            direction="decreasing",
+            groups=[
+                {"label": "DAG#1 (sequential)", "cells": [_preset("DAG#1 (sequential)")]},
+                {"label": "DAG#2 (parallel)", "cells": [_preset("DAG#2 (parallel)")]},
+                {"label": "DAG#3 (mixed)", "cells": [_preset("DAG#3 (mixed)")]},
+            ],
+            protocol={**CONVERGENCE},
+        ),
+        dict(
+            key="H2",
+            title="Shu et al.: wider, shallower DARTS cells converge faster",
+            statement="The widest and shallowest rewiring of a popular NAS cell (same ops, every intermediate node "
+            "fed by the cell inputs) trains faster than the original cell.",
+            source="Shu, Wang & Cai, ICLR 2020, Sec. 4.1 (convergence; widths and depths in Table 2)",
+            notes=null_note,
+            direction="less",
+            groups=[
+                {"label": "adapted (wide, shallow)", "cells": list(wider)},
+                {"label": "original", "cells": list(originals)},
+            ],
+            protocol={**DARTS_SMALL, "metric": "train_loss_auc"},
+        ),
+        dict(
+            key="H3",
+            title="Shu et al.: wider, shallower cells do not generalise better",
+            statement="The adapted (wide, shallow) cells reach the same test accuracy as the originals, within "
+            "1 percentage point.",
+            source="Shu, Wang & Cai, ICLR 2020, Sec. 5 (generalisation)",
+            notes=null_note,
+            direction="none",
+            groups=[
+                {"label": "adapted (wide, shallow)", "cells": list(wider)},
+                {"label": "original", "cells": list(originals)},
+            ],
+            protocol={**DARTS_SMALL, "metric": "final_test_acc", "equivalence_margin": 0.01},
+        ),
+        dict(
+            key="H4",
+            title="Skip connections speed up convergence at equal parameters",
+            statement="Adding parameter-free skip edges (input→node 2, node 1→output) to a 3-layer sequential MLP "
+            "cell lowers the training-loss curve.",
+            source="He et al. 2016; Chen et al. 2022 (skips raise m̄ at equal parameters)",
+            direction="less",
+            groups=[
+                {
+                    "label": "sequential + skips",
+                    "cells": [_mlp([*sequential, (0, 2, "skip_connect"), (1, 3, "skip_connect")], 4)],
+                },
+                {"label": "sequential", "cells": [_mlp(sequential, 4)]},
+            ],
+            protocol={**CONVERGENCE},
+        ),
+        dict(
+            key="H5",
+            title="Negative case: a skip connection gives no benefit in a shallow network",
+            statement="In a one-layer MLP cell, adding a parallel skip edge changes the training-loss curve by less "
+            "than 0.02 (mean cross-entropy over the epochs).",
+            source="the flip side of H4: a skip only shortens paths that are long",
+            direction="none",
+            groups=[
+                {"label": "one layer + skip", "cells": [_mlp([(0, 1, "linear"), (0, 1, "skip_connect")], 2)]},
+                {"label": "one layer", "cells": [_mlp([(0, 1, "linear")], 2)]},
+            ],
+            protocol={**CONVERGENCE, "equivalence_margin": 0.02},
+        ),
+        dict(
+            key="H6",
+            title="NB201 cells inside the d̄/m̄ box are more accurate than those outside",
+            statement="On every NB201 dataset the mean 200-epoch test accuracy of cells inside the box (f = ½) "
+            "is higher than outside.",
+            source="Chen et al., NeurIPS 2022, Sec. 5.3",
+            direction="greater",
+            groups=[
+                {"label": "inside the box", "warehouse": {"space": "nb201", "box": "inside", "f": 0.5}},
+                {"label": "outside the box", "warehouse": {"space": "nb201", "box": "outside", "f": 0.5}},
+            ],
+            protocol={
+                "kind": "warehouse",
+                "metric": "accuracy",
+                "datasets": ["cifar10", "cifar100", "imagenet16"],
+                "schedule": "200ep",
+            },
+        ),
+        dict(
+            key="H7",
+            title="Degradation: plain chains train worse as they get deeper",
+            statement=f"Without skips, the final training loss of an MLP-cell chain rises with depth "
+            f"({SHALLOW} → {MID} → {DEEP} layers), on each built-in data set.",
+            source="He et al., CVPR 2016, Sec. 1 / Fig. 1 (the degradation problem)",
+            direction="increasing",
+            groups=[{"label": f"plain, {d} layers", "cells": [chain(d, False)]} for d in (SHALLOW, MID, DEEP)],
+            protocol={**CHAINS, "metric": "final_train_loss"},
+        ),
+        dict(
+            key="H8",
+            title="Skips remove the degradation of deep chains",
+            statement=f"At {DEEP} layers, a chain with an identity edge beside every layer reaches a lower final "
+            "training loss than the plain chain (same parameters), on each built-in data set.",
+            source="He et al., CVPR 2016, Sec. 4.1 (plain vs residual at equal depth)",
+            direction="less",
+            groups=[
+                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
+            ],
+            protocol={**CHAINS, "metric": "final_train_loss"},
+        ),
+        dict(
+            key="H9",
+            title="Skips stabilise training at large learning rates",
+            statement=f"At learning rates 0.1 and 0.3, {MID}-layer chains with skips diverge or spike less often than "
+            "plain ones (metric: 1 for a run that diverged or had a loss spike).",
+            source="stabilised training as a reason for skips (e.g. Balduzzi et al., ICML 2017)",
+            direction="less",
+            groups=[
+                {"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
+                {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]},
+            ],
+            protocol={
+                **CHAINS,
+                "metric": "unstable",
+                "sweep": [
+                    {"label": "lr 0.1", "lr": 0.1, "data": {"name": "digits_flat"}},
+                    {"label": "lr 0.3", "lr": 0.3, "data": {"name": "digits_flat"}},
+                ],
+            },
+        ),
+        dict(
+            key="H10",
+            title="Skips do not change the generalisation gap",
+            statement=f"{MID}-layer chains with and without skips end with the same gap between test and training "
+            "loss, within 0.05 nats, on each built-in data set.",
+            source="feature reuse vs fitting: faster fitting need not widen the gap (Huang et al., 2020)",
+            direction="none",
+            groups=[
+                {"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
+                {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]},
+            ],
+            protocol={**CHAINS, "metric": "generalisation_gap", "equivalence_margin": 0.05},
+        ),
+        dict(
+            key="H11",
+            title="Gradient flow: skips keep the gradient at the first layer at initialisation",
+            statement=f"At initialisation, the first layer of a {DEEP}-layer chain gets a gradient closer in size "
+            "to the last layer's with skips than without (log10 ratio, higher = less attenuated).",
+            source="He et al., ECCV 2016 (identity mappings propagate the gradient); Balduzzi et al., ICML 2017",
+            direction="greater",
+            groups=[
+                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
+            ],
+            protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init"},
+        ),
+        dict(
+            key="H12",
+            title="Gradient flow after training: skips still keep the first layer's gradient",
+            statement=f"After training, the first layer of a {DEEP}-layer chain still gets a gradient closer in "
+            "size to the last layer's with skips than without (on the last training batch).",
+            source="as H11, during training (the gradient-flow columns of the training curves)",
+            direction="greater",
+            groups=[
+                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
+            ],
+            protocol={**CHAINS, "metric": "grad_attenuation_final"},
+        ),
     ]
     return [validate_model(HypothesisSpec, s, "hypothesis") for s in specs]
 

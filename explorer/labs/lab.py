@@ -232,7 +232,9 @@ class Lab:
         if h.record.locked:
             raise UserError(f"{key} v{h.version} was already run ({h.status}); change its spec to make a new version")
         power = design_power(h.spec, self._contrasts(h.spec))
-        if not power["decidable"] and not undecidable_ok:  # refuse before any compute is spent on a verdict no data can give
+        if (
+            not power["decidable"] and not undecidable_ok
+        ):  # refuse before any compute is spent on a verdict no data can give
             raise UserError(f"{key} v{h.version} cannot be decided: {power_sentence(power)}. Add seeds (or cells) "
                             "and save a new version")
         if h.spec.protocol.kind == "probe":

@@ -73,17 +73,27 @@ def _protocol_lines(spec: HypothesisSpec) -> list[str]:
              "darts": f"C = {p.channels}, {p.layers} cells"}
     size = sizes.get(p.network or "", f"width {p.width} (MLP) / C = {p.channels}, N = {p.cells_per_stage} (NB201) / "
                      f"C = {p.channels}, {p.layers} cells (DARTS)")
-    return [f"- Data: `{p.data.model_dump_json(exclude_none=True)}`",
-            f"- Network: {p.network or 'each cell’s own kind'} ({size})",
-            f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
-            f"- Seeds: {', '.join(map(str, p.seeds))} (one {'probe' if p.kind == 'probe' else 'train job'} per cell "
-            f"and seed{' and unit' if p.sweep else ''})",
-            *(["- Units (Holm across them): " + "; ".join(
-                f"{u.label}" + (f" (lr {u.lr:g})" if u.lr else "") + (f" ({u.data.name})" if u.data else "")
-                for u in p.sweep)] if p.sweep else []),
-            *(["- Paired: the groups' cells match by position; the test permutes within each pair"] if p.paired else []),
-            f"- Metric: {p.metric}{f' (k = {p.metric_epoch})' if p.metric_epoch else ''} — {METRICS[p.metric]}",
-            f"- α = {p.alpha:g}" + (f", equivalence margin {p.equivalence_margin:g}" if p.equivalence_margin else "")]
+    return [
+        f"- Data: `{p.data.model_dump_json(exclude_none=True)}`",
+        f"- Network: {p.network or 'each cell’s own kind'} ({size})",
+        f"- Optimizer: {p.optimizer}, lr {p.lr:g}, momentum {p.momentum:g}, batch {p.batch_size}, {p.epochs} epochs",
+        f"- Seeds: {', '.join(map(str, p.seeds))} (one {'probe' if p.kind == 'probe' else 'train job'} per cell "
+        f"and seed{' and unit' if p.sweep else ''})",
+        *(
+            [
+                "- Units (Holm across them): "
+                + "; ".join(
+                    f"{u.label}" + (f" (lr {u.lr:g})" if u.lr else "") + (f" ({u.data.name})" if u.data else "")
+                    for u in p.sweep
+                )
+            ]
+            if p.sweep
+            else []
+        ),
+        *(["- Paired: the groups' cells match by position; the test permutes within each pair"] if p.paired else []),
+        f"- Metric: {p.metric}{f' (k = {p.metric_epoch})' if p.metric_epoch else ''} — {METRICS[p.metric]}",
+        f"- α = {p.alpha:g}" + (f", equivalence margin {p.equivalence_margin:g}" if p.equivalence_margin else ""),
+    ]
 
 
 def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = None) -> str:
@@ -125,9 +135,11 @@ def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = Non
                 lines.append(f"- Mann–Whitney U: p = {format_p(u['mann_whitney']['p_value'])}")
             if "effect" in u:
                 e, g = u["effect"], u["hedges_g"]
-                lines.append(f"- Difference of means (first − second): {e['estimate']:.4g} "
-                             f"[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}] (95 % bootstrap CI); Hedges g {g['estimate']:.3g} "
-                             f"[{_fmt(g['ci_low'])}, {_fmt(g['ci_high'])}]")
+                lines.append(
+                    f"- Difference of means (first − second): {e['estimate']:.4g} "
+                    f"[{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}] (95 % bootstrap CI); Hedges g {g['estimate']:.3g} "
+                    f"[{_fmt(g['ci_low'])}, {_fmt(g['ci_high'])}]"
+                )
             for p in u.get("pairs", []):
                 lines.append(f"- {p['a']} vs {p['b']}: difference {p['mean_diff']:.4g}, {p['test']['test']} "
                              f"p = {format_p(p['test']['p_value'])} (Holm {format_p(p['p_holm'])})")

@@ -311,16 +311,28 @@ def main_table_of(table: pd.DataFrame, f: float = DEFAULT_F) -> pd.DataFrame:
 
 def format_table(table: pd.DataFrame) -> str:
     """Plain-text table: mean ± std accuracy, proxy evaluations and their reduction."""
-    out = pd.DataFrame({
-        "dataset": table["dataset"], "search": table["search"], "filter": table["filter"],
-        "accuracy (mean ± std)": [f"{m:.2f} ± {s:.2f}" for m, s in zip(table["mean_acc"], table["std_acc"], strict=True)],
-        "gain [95% CI]": [f"{g:+.2f} [{lo:+.2f}, {hi:+.2f}]" for g, lo, hi in
-                          zip(table["gain_vs_unfiltered"], table["gain_ci_low"], table["gain_ci_high"], strict=True)],
-        "proxy evals / run": [f"{e:.1f}" for e in table["mean_evaluations"]],
-        "reduction": ["" if r is None or (isinstance(r, float) and math.isnan(r)) else f"{100 * r:.1f}%"
-                      for r in table["evaluation_reduction"]],
-        "fallbacks": table["fallbacks"],
-    })
+    out = pd.DataFrame(
+        {
+            "dataset": table["dataset"],
+            "search": table["search"],
+            "filter": table["filter"],
+            "accuracy (mean ± std)": [
+                f"{m:.2f} ± {s:.2f}" for m, s in zip(table["mean_acc"], table["std_acc"], strict=True)
+            ],
+            "gain [95% CI]": [
+                f"{g:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                for g, lo, hi in zip(
+                    table["gain_vs_unfiltered"], table["gain_ci_low"], table["gain_ci_high"], strict=True
+                )
+            ],
+            "proxy evals / run": [f"{e:.1f}" for e in table["mean_evaluations"]],
+            "reduction": [
+                "" if r is None or (isinstance(r, float) and math.isnan(r)) else f"{100 * r:.1f}%"
+                for r in table["evaluation_reduction"]
+            ],
+            "fallbacks": table["fallbacks"],
+        }
+    )
     return out.to_string(index=False)
 
 

@@ -165,7 +165,9 @@ class HypothesisSpec(BaseModel):
         if self.direction in ("increasing", "decreasing") and len(self.groups) < 3:
             raise ValueError("a trend needs at least 3 ordered groups")
         if self.direction == "none" and self.protocol.equivalence_margin is None:
-            raise ValueError("direction 'none' needs protocol.equivalence_margin (the largest difference that counts as none)")
+            raise ValueError(
+                "direction 'none' needs protocol.equivalence_margin (the largest difference that counts as none)"
+            )
         warehouse = [g.warehouse is not None for g in self.groups]
         if any(warehouse) and (not all(warehouse) or self.protocol.kind != "warehouse"):
             raise ValueError("warehouse groups need protocol.kind 'warehouse' (and every group from the warehouse)")

@@ -73,7 +73,8 @@ KIND = register(
         name="selftest",
         spec_model=SelftestSpec,
         run=run,
-        description="Diagnostic: least squares by gradient descent on the job's device (progress, a loss curve, an .npy artifact).",
+        description="Diagnostic: least squares by gradient descent on the job's device "
+        "(progress, a loss curve, an .npy artifact).",
         uses_gpu=True,
     )
 )
