@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -21,7 +20,6 @@ sys.path.insert(0, str(REPO / "bench"))
 from st_client import Session  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-
 from ws_load import EDITOR_QUERY, act  # noqa: E402
 
 
@@ -48,9 +46,9 @@ def summary(sent: list[bytes], received: list[bytes]) -> dict:
 
 
 async def browser_side(url: str) -> dict[str, dict]:
+    from load import DepthSlider, Errors, edit, open_page, settle
     from playwright.async_api import async_playwright
 
-    from load import DepthSlider, edit, settle, open_page, Errors
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     out = {}
@@ -62,7 +60,7 @@ async def browser_side(url: str) -> dict[str, dict]:
                 sent: list[bytes] = []
                 received: list[bytes] = []
 
-                def on_ws(ws) -> None:
+                def on_ws(ws, sent: list = sent, received: list = received) -> None:
                     ws.on("framesent", lambda p: sent.append(p if isinstance(p, bytes) else p.encode()))
                     ws.on("framereceived", lambda p: received.append(p if isinstance(p, bytes) else p.encode()))
 
@@ -91,11 +89,11 @@ async def client_side(url: str) -> dict[str, dict]:
         await s.open()
         ws_send, handle = s.ws.send, s._handle
 
-        async def send(raw: bytes) -> None:
+        async def send(raw: bytes, sent: list = sent, ws_send=ws_send) -> None:
             sent.append(raw)
             await ws_send(raw)
 
-        async def on_msg(fm: ForwardMsg) -> None:
+        async def on_msg(fm: ForwardMsg, received: list = received, handle=handle) -> None:
             received.append(fm.SerializeToString())
             await handle(fm)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st
-
 import plotly.graph_objects as go
+import streamlit as st
 
 from explorer.cell.model import Cell
 from explorer.figures.cells import graph_figure, space_points
