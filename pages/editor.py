@@ -22,7 +22,6 @@ from explorer.figures.cells import (
     K0_GRID,
     Mark,
     NamedCurves,
-    graph_figure,
     nngp_figure,
     pyvis_html,
     space_scatter,
@@ -49,7 +48,7 @@ from ui.state import (
     sync_url,
     wkey,
 )
-from ui.views import cached_space_points
+from ui.views import cached_graph_figure, cached_space_points
 
 HELP = """
 A **cell** is a small directed acyclic graph: nodes are feature maps, edges carry operations.
@@ -401,7 +400,7 @@ tab_graph, tab_paths, tab_nngp, tab_space, tab_variants = st.tabs(
 if tab_graph.open:
     with tab_graph:
         g1, g2 = st.columns([3, 1])
-        g1.plotly_chart(graph_figure(cell), key="graph_view", config={"displayModeBar": False})
+        g1.plotly_chart(cached_graph_figure(cell), key="graph_view", config={"displayModeBar": False})
         with g2:
             st.caption("Solid red: parameterized op · dashed grey: parameter-free · dotted: concat into the "
                        "output · `none` edges are not drawn (as in Chen et al.'s figures).")

@@ -38,7 +38,7 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
 
 
 def test_compose_has_the_app_a_gpu_worker_and_postgres() -> None:
-    services = COMPOSE["services"]
+    services = {k: v for k, v in COMPOSE["services"].items() if "profiles" not in v}  # the default set
     assert set(services) == {"app", "worker", "db"}
     app, worker, db = services["app"], services["worker"], services["db"]
     assert app["command"][:3] == ["explorer", "serve", "--no-worker"]
@@ -86,7 +86,7 @@ def _commands() -> dict[str, list[str]]:
     return commands
 
 
-@pytest.mark.parametrize("where", ["Dockerfile CMD", "compose app", "compose worker"])
+@pytest.mark.parametrize("where", ["Dockerfile CMD", "compose app", "compose worker", "compose app-2"])
 def test_every_command_parses_with_the_cli(where) -> None:
     argv = _commands()[where]
     assert argv[0] == "explorer"
@@ -164,3 +164,25 @@ def test_every_copy_source_is_tracked_and_in_the_build_context() -> None:
     # Local state stays out of the image.
     for path in (".venv/bin/python", ".git/HEAD", "data/jobs.sqlite", "explorer/__pycache__/x.pyc", "explorer.toml"):
         assert _ignored(path, patterns), path
+
+
+def test_scale_profile_runs_two_apps_behind_a_sticky_proxy() -> None:
+    """Profile "scale": two app processes, one job store, one read-only warehouse, and a proxy that
+    keeps each browser on one process (a session lives in one process) and passes the websocket."""
+    services = COMPOSE["services"]
+    scaled = {k for k, v in services.items() if "scale" in v.get("profiles", [])}
+    assert scaled == {"app-2", "proxy"}
+    app, app2, proxy = services["app"], services["app-2"], services["proxy"]
+    assert app2["command"] == app["command"] and app2["environment"] == app["environment"]
+    env = get_settings({k: _interpolate(str(v), {}) for k, v in app2["environment"].items()})
+    assert env.db_url.startswith("postgresql+psycopg://") and str(env.warehouse_path) == "/opt/explorer/warehouse.duckdb"
+    assert app2["depends_on"]["app"]["condition"] == "service_healthy"  # migrations run once, by app
+    (mount,) = proxy["volumes"]
+    source, target, mode = mount.split(":")
+    assert mode == "ro" and target == "/etc/nginx/conf.d/default.conf"
+    conf = (REPO / source).read_text()
+    upstream = re.search(r"upstream \w+ \{(.*?)\}", conf, re.S)[1]
+    assert re.search(r"^\s*(ip_hash|hash \S+ consistent|sticky\b)", upstream, re.M), "sessions must be sticky"
+    assert set(re.findall(r"server (\S+):8501;", upstream)) == {"app", "app-2"}
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf and "proxy_http_version 1.1;" in conf
+    assert re.search(r"proxy_read_timeout (\d+)s", conf) and int(re.search(r"proxy_read_timeout (\d+)s", conf)[1]) >= 3600

@@ -71,7 +71,8 @@ def ensure_shell(page_file: str) -> None:
 
 def page_header(title: str, help_md: str) -> None:
     """Title, the "What am I looking at?" help, and the shared sidebar."""
-    ensure_shell(inspect.stack()[1].filename)
+    # The caller's file from its frame: inspect.stack() read every frame's source, ≈ 17 ms a run.
+    ensure_shell(inspect.currentframe().f_back.f_code.co_filename)
     sidebar()
     st.title(title)
     with st.expander("What am I looking at?"):
