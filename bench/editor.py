@@ -66,7 +66,8 @@ def serve(script: Path, port: int, log: Path) -> subprocess.Popen:
 def settle(page, quiet_ms: int = 1000) -> None:
     """Wait until no script run (page or fragment: the canvas echoes its state after a redraw)
     has started for ``quiet_ms``: each edit is timed alone, at a person's pace."""
-    page.evaluate("""() => { window.__last = performance.now(); const app = document.querySelector('[data-testid="stApp"]');
+    page.evaluate("""() => { window.__last = performance.now();
+        const app = document.querySelector('[data-testid="stApp"]');
         new MutationObserver(() => { window.__last = performance.now(); })
             .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }""")
     while True:

@@ -50,7 +50,9 @@ def launch_overhead(n: int = 20) -> dict[str, float]:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
 
     def fresh_with_kinds() -> None:  # what each job would pay without the fork server
-        subprocess.run([sys.executable, "-c", "from explorer.jobs.registry import load_kinds; load_kinds()"], check=True)
+        subprocess.run(
+            [sys.executable, "-c", "from explorer.jobs.registry import load_kinds; load_kinds()"], check=True
+        )
 
     spawn = multiprocessing.get_context("spawn")
 

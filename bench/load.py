@@ -75,7 +75,8 @@ SHOWN = """([label, want, notWant]) => {
     return false;
 }"""
 METRIC = """label => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-    .find(el => el.innerText.includes(label)); return m ? m.querySelector('[data-testid="stMetricValue"]').innerText.trim() : null; }"""
+    .find(el => el.innerText.includes(label));
+    return m ? m.querySelector('[data-testid="stMetricValue"]').innerText.trim() : null; }"""
 QUIET_SINCE = """() => { window.__last = performance.now(); const app = document.querySelector('[data-testid="stApp"]');
     new MutationObserver(() => { window.__last = performance.now(); })
         .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
@@ -476,13 +477,19 @@ def main() -> int:
             errors.add("server log", f"traceback: {line}")
 
     print(f"\n{'':32s} {'n':>4s} {'p50 ms':>8s} {'p95 ms':>8s}")
-    rows = (("edit → d̄ painted", base.edit_ms, loaded.edit_ms), ("filter → count painted", base.filter_ms, loaded.filter_ms))
+    rows = (
+        ("edit → d̄ painted", base.edit_ms, loaded.edit_ms),
+        ("filter → count painted", base.filter_ms, loaded.filter_ms),
+    )
     for name, b, lo in rows:
         for phase, xs in (("baseline", b), ("loaded", lo)):
             if xs:
                 print(f"{name + ', ' + phase:32s} {len(xs):4d} {pct(xs, 50):8.0f} {pct(xs, 95):8.0f}")
         if b and lo:
-            print(f"{name + ', loaded / baseline':32s} {'':4s} {pct(lo, 50) / pct(b, 50):7.1f}× {pct(lo, 95) / pct(b, 95):7.1f}×")
+            print(
+                f"{name + ', loaded / baseline':32s} {'':4s} "
+                f"{pct(lo, 50) / pct(b, 50):7.1f}× {pct(lo, 95) / pct(b, 95):7.1f}×"
+            )
     for phase, t in (("baseline", base), ("loaded", loaded)):
         if t.open_s:
             print(f"{'both tabs open, ' + phase:32s} {len(t.open_s):4d} {statistics.median(t.open_s):7.1f}s "

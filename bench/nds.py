@@ -59,14 +59,41 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         base_s, base_cpu, base_mb = child(["-c", f"import json; json.loads(open({str(path)!r}, 'rb').read())"])
         db = folder / "nds.duckdb"
-        build_s, build_cpu, build_mb = child(["-m", "explorer", "warehouse", "build", "--no-nb201", "--no-progress", "--json",
-                                   "--nds", str(path), "--db", str(db)])
-    print(json.dumps({"entries": args.entries, "epochs": args.epochs, "file_mb": round(size_mb, 1),
-                      "baseline_json_loads_s": round(base_s, 2), "baseline_cpu_s": round(base_cpu, 2),
-                      "baseline_peak_mb": round(base_mb), "build_s": round(build_s, 2), "build_cpu_s": round(build_cpu, 2),
-                      "build_peak_mb": round(build_mb), "cpu_ratio": round(build_cpu / base_cpu, 1),
-                      "memory_ratio": round(build_mb / base_mb, 2), "load_average": round(os.getloadavg()[0], 1),
-                      "aim": "build_s < 30 and build_peak_mb < 1024"}, indent=2))
+        build_s, build_cpu, build_mb = child(
+            [
+                "-m",
+                "explorer",
+                "warehouse",
+                "build",
+                "--no-nb201",
+                "--no-progress",
+                "--json",
+                "--nds",
+                str(path),
+                "--db",
+                str(db),
+            ]
+        )
+    print(
+        json.dumps(
+            {
+                "entries": args.entries,
+                "epochs": args.epochs,
+                "file_mb": round(size_mb, 1),
+                "baseline_json_loads_s": round(base_s, 2),
+                "baseline_cpu_s": round(base_cpu, 2),
+                "baseline_peak_mb": round(base_mb),
+                "build_s": round(build_s, 2),
+                "build_cpu_s": round(build_cpu, 2),
+                "build_peak_mb": round(build_mb),
+                "cpu_ratio": round(build_cpu / base_cpu, 1),
+                "memory_ratio": round(build_mb / base_mb, 2),
+                "load_average": round(os.getloadavg()[0], 1),
+                "aim": "build_s < 30 and build_peak_mb < 1024",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

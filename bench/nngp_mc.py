@@ -53,8 +53,14 @@ def main() -> None:
             x, y = np.log([w.width for w in r.widths]), np.log([w.rms_error for w in r.widths])
             logs.append((x - x.mean(), y - y.mean()))  # per-cell intercepts, one common slope
         for i, w in enumerate(r.widths):
-            head = (f"{name} | {r.exact.diag:.3f} / {r.exact.off:.3f} / {r.exact.lambda_min:.3f} | "
-                    f"{r.sum_rule.diag:.3f} / {r.sum_rule.off:.3f} / {r.sum_rule.lambda_min:.3f}") if i == 0 else " | | "
+            head = (
+                (
+                    f"{name} | {r.exact.diag:.3f} / {r.exact.off:.3f} / {r.exact.lambda_min:.3f} | "
+                    f"{r.sum_rule.diag:.3f} / {r.sum_rule.off:.3f} / {r.sum_rule.lambda_min:.3f}"
+                )
+                if i == 0
+                else " | | "
+            )
             tail = (f"{r.error_slope:.2f} | {r.error_c:.2f} | {elapsed:.0f} s" if r.error_slope is not None
                     else "exact | – | " + f"{elapsed:.0f} s") if i == 0 else " | | "
             z = ", ".join("–" if v is None else f"{v:+.1f}" for v in (w.z_diag, w.z_off))

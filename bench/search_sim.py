@@ -62,7 +62,9 @@ def main() -> None:
         assert np.array_equal(ids, res.picks[key].arch_id), key
     best = min(ours)
     print(f"R = {cfg.repeats}, N = {cfg.candidates}, 3 datasets × 2 searches × {1 + len(cfg.fs)} filters")
-    print(f"vectorised simulate: {best:.3f} s (best of 3)   per-repeat loop: {loop_s:.2f} s   ratio {loop_s / best:.0f}×")
+    print(
+        f"vectorised simulate: {best:.3f} s (best of 3)   per-repeat loop: {loop_s:.2f} s   ratio {loop_s / best:.0f}×"
+    )
 
 
 if __name__ == "__main__":

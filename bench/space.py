@@ -279,7 +279,10 @@ CONVENTIONS: list[tuple[str, dict]] = [
     ("ordered input pairs (distinct)", {"pairs": "ordered"}),
     ("ordered input pairs with replacement", {"pairs": "ordered_replacement"}),
     ("inputs with replacement, parallel edges kept", {"pairs": "replacement"}),
-    ("inputs with replacement, parallel edges collapsed (adjacency matrix)", {"pairs": "replacement", "collapse": True}),
+    (
+        "inputs with replacement, parallel edges collapsed (adjacency matrix)",
+        {"pairs": "replacement", "collapse": True},
+    ),
     ("paths from input 0 only", {"inputs": (0,)}),
     ("concat of loose ends only", {"concat": "leaves"}),
     ("loose ends + inputs with replacement (NASNet-style)", {"concat": "leaves", "pairs": "replacement"}),

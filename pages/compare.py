@@ -106,16 +106,22 @@ if cells:
             evidence_summary(cell, key=f"cmp_ev_{i}")
 
     st.subheader("Metrics")
-    table = pd.DataFrame({
-        names[i]: {
-            "paths P": f"{m.paths:,}", "effective depth d̄": fmt(m.effective_depth),
-            "effective width m̄": fmt(m.effective_width), "cell width (Shu)": f"{m.cell_width:g}c",
-            "cell depth (Shu)": "—" if m.cell_depth is None else str(m.cell_depth),
-            "parameterized ops": str(m.n_parameterized_ops),
-            f"Eq. 12 bound at K0 = {k0:g}": f"{m.nngp_eq12:.4g}", f"λmin sum rule at K0 = {k0:g}": f"{m.nngp_lambda_min:.4g}",
-            f"λmin exact (infinite width) at K0 = {k0:g}": f"{m.nngp_exact_dag:.4g}",
-        } for i, m in enumerate(ms)
-    })
+    table = pd.DataFrame(
+        {
+            names[i]: {
+                "paths P": f"{m.paths:,}",
+                "effective depth d̄": fmt(m.effective_depth),
+                "effective width m̄": fmt(m.effective_width),
+                "cell width (Shu)": f"{m.cell_width:g}c",
+                "cell depth (Shu)": "—" if m.cell_depth is None else str(m.cell_depth),
+                "parameterized ops": str(m.n_parameterized_ops),
+                f"Eq. 12 bound at K0 = {k0:g}": f"{m.nngp_eq12:.4g}",
+                f"λmin sum rule at K0 = {k0:g}": f"{m.nngp_lambda_min:.4g}",
+                f"λmin exact (infinite width) at K0 = {k0:g}": f"{m.nngp_exact_dag:.4g}",
+            }
+            for i, m in enumerate(ms)
+        }
+    )
     st.dataframe(table, width="stretch")
 
     c1, c2 = st.columns(2)

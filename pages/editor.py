@@ -407,17 +407,27 @@ if tab_graph.open:
             st.number_input("Channels (MLP: width) for the parameter count", min_value=1, max_value=4096,
                             value=int(st.session_state.get("channels", 16)), step=8,
                             key="w_channels", on_change=_remember, args=("w_channels",))
-            st.download_button("Download interactive HTML", data=lambda: pyvis_html(cell), file_name="cell.html",
-                               mime="text/html", help="A standalone vis-network page (pyvis), works offline.", on_click="ignore")
+            st.download_button(
+                "Download interactive HTML",
+                data=lambda: pyvis_html(cell),
+                file_name="cell.html",
+                mime="text/html",
+                help="A standalone vis-network page (pyvis), works offline.",
+                on_click="ignore",
+            )
             # Data as callables, made on click, and no rerun on click (on_click="ignore"): eager data
             # left stale media URLs after reruns (404s in bench/load.py), and a rerun on click could
             # drop the deferred file before the browser fetched it (seen in the download test).
             if cell.kind == "nb201":
-                st.download_button("NB201 arch string", cell.to_nb201, file_name="cell_nb201.txt", mime="text/plain", on_click="ignore")
+                st.download_button(
+                    "NB201 arch string", cell.to_nb201, file_name="cell_nb201.txt", mime="text/plain", on_click="ignore"
+                )
             if cell.kind == "darts":
                 st.download_button("Genotype text", lambda: cell.to_genotype().to_text(), file_name="genotype.txt",
                                    mime="text/plain", on_click="ignore")
-            st.download_button("Cell JSON", cell.to_json_text, file_name="cell.json", mime="application/json", on_click="ignore")
+            st.download_button(
+                "Cell JSON", cell.to_json_text, file_name="cell.json", mime="application/json", on_click="ignore"
+            )
             st.code(cell.to_text(), language=None, wrap_lines=True)
 
 if tab_paths.open:
@@ -432,8 +442,12 @@ if tab_paths.open:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
             if total > len(rows):
                 st.caption(f"Showing the first {len(rows):,} of {total:,} paths (all are counted exactly).")
-            st.bar_chart(pd.DataFrame({"paths": m.path_histogram}, index=pd.Index(range(len(m.path_histogram)), name="d_p")),
-                         height=200, x_label="d_p (parameterized ops on the path)", y_label="paths")
+            st.bar_chart(
+                pd.DataFrame({"paths": m.path_histogram}, index=pd.Index(range(len(m.path_histogram)), name="d_p")),
+                height=200,
+                x_label="d_p (parameterized ops on the path)",
+                y_label="paths",
+            )
 
 if tab_nngp.open:
     with tab_nngp:
@@ -478,7 +492,9 @@ if tab_variants.open:
                      column_config={"text": st.column_config.TextColumn(width="medium")})
         st.caption("Sorted by width, widest first, as in Shu et al.'s Table 2. Same seed, same variants.")
         o1, o2 = st.columns([3, 1], vertical_alignment="bottom")
-        pick = o1.selectbox("Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick")
+        pick = o1.selectbox(
+            "Open a variant in the editor", [r.label for r in rows if r.label != "original"], key="variant_pick"
+        )
         chosen = next((r.cell for r in rows if r.label == pick), None)
         o2.button("Open", on_click=_on_open, args=(drawn, chosen), disabled=chosen is None, key="variant_open")
         with st.container(border=True):
@@ -486,8 +502,11 @@ if tab_variants.open:
             st.markdown(
                 "**Adapt**: the widest and shallowest wiring with the same ops: every intermediate node fed by "
                 f"the input nodes only (Shu et al. Sec. 5). Width {a.cell_width:g}c, depth "
-                f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, m̄ {fmt(a.effective_width)}."
+                f"{'—' if a.cell_depth is None else a.cell_depth}, d̄ {fmt(a.effective_depth)}, "
+                f"m̄ {fmt(a.effective_width)}."
             )
-            st.button("Adapt this cell", on_click=_on_open, args=(drawn, adapted), disabled=adapted == cell, key="adapt")
+            st.button(
+                "Adapt this cell", on_click=_on_open, args=(drawn, adapted), disabled=adapted == cell, key="adapt"
+            )
             if adapted.warnings:
                 st.caption("After adapting: " + "; ".join(adapted.warnings))

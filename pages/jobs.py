@@ -156,7 +156,9 @@ def _jobs_table(store: JobView, statuses: list[str], kinds: list[str], limit: in
         {
             "id": [j.id for j in jobs],
             "kind": [j.kind for j in jobs],
-            "status": [j.status + (" (cancelling)" if j.cancel_requested and j.status == "running" else "") for j in jobs],
+            "status": [
+                j.status + (" (cancelling)" if j.cancel_requested and j.status == "running" else "") for j in jobs
+            ],
             "progress": [j.progress for j in jobs],
             "job": [label.split(" ", 1)[1] for label in labels.values()],
             "device": [j.device or "" for j in jobs],
@@ -170,9 +172,15 @@ def _jobs_table(store: JobView, statuses: list[str], kinds: list[str], limit: in
     # so the selection (kept by row position) cannot drift to another job when new rows arrive.
     generation = st.session_state.setdefault("_jobs_table_generation", 0)
     event = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
         key=f"jobs_table_{generation}",
-        column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")},
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")
+        },
     )
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(table):
@@ -192,8 +200,12 @@ def _metric_figure(frame: pd.DataFrame, name: str) -> go.Figure:
         x, x_title = points["epoch"], "epoch"
     else:
         x, x_title = list(range(1, len(points) + 1)), "point"
-    fig = go.Figure(go.Scatter(x=x, y=points["value"], mode="lines+markers" if len(points) < 60 else "lines", name=name))
-    fig.update_layout(title=name, xaxis_title=x_title, yaxis_title=name, height=300, margin=dict(l=10, r=10, t=40, b=10))
+    fig = go.Figure(
+        go.Scatter(x=x, y=points["value"], mode="lines+markers" if len(points) < 60 else "lines", name=name)
+    )
+    fig.update_layout(
+        title=name, xaxis_title=x_title, yaxis_title=name, height=300, margin=dict(l=10, r=10, t=40, b=10)
+    )
     return fig
 
 
@@ -231,7 +243,9 @@ def _job_detail(store: JobView, job_id: int, read_only: bool) -> None:
     _actions(store, job, read_only)
     left, right = st.columns([2, 1])
     with left:
-        st.progress(job.progress, text=f"**{job.status}** · {job.progress:.0%}" + (f" · {job.message}" if job.message else ""))
+        st.progress(
+            job.progress, text=f"**{job.status}** · {job.progress:.0%}" + (f" · {job.message}" if job.message else "")
+        )
     with right:
         st.caption(
             f"{job.kind} · attempts {job.attempts}/{job.max_attempts} · device {job.device or '–'} · "
@@ -282,7 +296,9 @@ def _actions(store: JobView, job: Job, read_only: bool) -> None:
             st.warning(str(exc))
         else:
             st.rerun()  # redraw the buttons for the new state
-    if retry.button("Retry", disabled=not job.finished, key="jobs_retry", help="queue the same spec again as a new job"):
+    if retry.button(
+        "Retry", disabled=not job.finished, key="jobs_retry", help="queue the same spec again as a new job"
+    ):
         try:
             new_id = store.retry(job_id)
             st.session_state["jobs_selected_next"] = new_id

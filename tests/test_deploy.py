@@ -69,7 +69,9 @@ def test_compose_environment_gives_valid_settings_for_postgres() -> None:
         assert str(settings.data_dir) == "/data"
         assert str(settings.warehouse_path) == "/opt/explorer/warehouse.duckdb"  # the one the Dockerfile builds
     db_env = COMPOSE["services"]["db"]["environment"]
-    assert _interpolate(db_env["POSTGRES_PASSWORD"], {}) == "explorer" == db_env["POSTGRES_USER"] == db_env["POSTGRES_DB"]
+    assert (
+        _interpolate(db_env["POSTGRES_PASSWORD"], {}) == "explorer" == db_env["POSTGRES_USER"] == db_env["POSTGRES_DB"]
+    )
     assert "psycopg" in (REPO / "requirements.txt").read_text()  # the driver of postgresql+psycopg://
     # An .env can point workers on other hosts at a shared database.
     other = _interpolate(COMPOSE["services"]["worker"]["environment"]["EXPLORER_DB_URL"],
@@ -155,7 +157,9 @@ def test_every_copy_source_is_tracked_and_in_the_build_context() -> None:
     for name, args in _instructions():
         if name == "COPY" and not args.startswith("--from="):
             sources += shlex.split(args)[:-1]
-    assert {"requirements.txt", "pyproject.toml", "explorer", "db", "app.py", "pages", "ui", ".streamlit"} <= set(sources)
+    assert {"requirements.txt", "pyproject.toml", "explorer", "db", "app.py", "pages", "ui", ".streamlit"} <= set(
+        sources
+    )
     for source in sources:
         files = [f for f in tracked if f == source or f.startswith(source + "/")]
         assert files, f"COPY {source}: not in the repository"
@@ -175,7 +179,9 @@ def test_scale_profile_runs_two_apps_behind_a_sticky_proxy() -> None:
     app, app2, proxy = services["app"], services["app-2"], services["proxy"]
     assert app2["command"] == app["command"] and app2["environment"] == app["environment"]
     env = get_settings({k: _interpolate(str(v), {}) for k, v in app2["environment"].items()})
-    assert env.db_url.startswith("postgresql+psycopg://") and str(env.warehouse_path) == "/opt/explorer/warehouse.duckdb"
+    assert (
+        env.db_url.startswith("postgresql+psycopg://") and str(env.warehouse_path) == "/opt/explorer/warehouse.duckdb"
+    )
     assert app2["depends_on"]["app"]["condition"] == "service_healthy"  # migrations run once, by app
     (mount,) = proxy["volumes"]
     source, target, mode = mount.split(":")
@@ -185,4 +191,6 @@ def test_scale_profile_runs_two_apps_behind_a_sticky_proxy() -> None:
     assert re.search(r"^\s*(ip_hash|hash \S+ consistent|sticky\b)", upstream, re.M), "sessions must be sticky"
     assert set(re.findall(r"server (\S+):8501;", upstream)) == {"app", "app-2"}
     assert "proxy_set_header Upgrade $http_upgrade;" in conf and "proxy_http_version 1.1;" in conf
-    assert re.search(r"proxy_read_timeout (\d+)s", conf) and int(re.search(r"proxy_read_timeout (\d+)s", conf)[1]) >= 3600
+    assert (
+        re.search(r"proxy_read_timeout (\d+)s", conf) and int(re.search(r"proxy_read_timeout (\d+)s", conf)[1]) >= 3600
+    )

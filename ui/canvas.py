@@ -67,12 +67,20 @@ def cell_to_flow(cell: Cell, positions: dict[int, tuple[float, float]] | None = 
     for v in range(cell.n_nodes):
         role = cell.roles[v]
         text = cell.name(v) if role == "intermediate" else f"{cell.name(v)} · {role}"
-        nodes.append(StreamlitFlowNode(
-            f"n{v}", positions.get(v, layout[v]), {"content": text, "drawn": drawn_tag(cell)}, node_type=_ROLE_TYPE[role],
-            source_position="right", target_position="left", connectable=True,
-            deletable=role == "intermediate", selectable=True,
-            style={"background": _ROLE_COLOR[role], "width": "78px", "fontSize": "13px", "padding": "5px"},
-        ))
+        nodes.append(
+            StreamlitFlowNode(
+                f"n{v}",
+                positions.get(v, layout[v]),
+                {"content": text, "drawn": drawn_tag(cell)},
+                node_type=_ROLE_TYPE[role],
+                source_position="right",
+                target_position="left",
+                connectable=True,
+                deletable=role == "intermediate",
+                selectable=True,
+                style={"background": _ROLE_COLOR[role], "width": "78px", "fontSize": "13px", "padding": "5px"},
+            )
+        )
     edges = []
     for k, e in enumerate(cell.edges):
         style, label_style = _edge_style(e.op)

@@ -146,9 +146,13 @@ def evidence_panel(cell: Cell, drawn: int) -> None:
                     ds = st.radio("Data set", NB201_DATASETS, horizontal=True, key="ev_dataset",
                                   format_func=lambda d: DATASET_TITLES[d], label_visibility="collapsed")
                     key = wkey("ev_map")
-                    st.plotly_chart(edit_map_figure(ev.edit_map, ds), key=key, on_select=partial(_apply_edit, drawn, key),
-                                    selection_mode="points",
-                                    config={"displayModeBar": False})
+                    st.plotly_chart(
+                        edit_map_figure(ev.edit_map, ds),
+                        key=key,
+                        on_select=partial(_apply_edit, drawn, key),
+                        selection_mode="points",
+                        config={"displayModeBar": False},
+                    )
                     st.caption("Click a square to apply that edit.")
                 with c_near:
                     near = [n for n in ev.nearby if n.dataset == ds]
