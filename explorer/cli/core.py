@@ -19,13 +19,7 @@ MAX_FILE_BYTES = 5_000_000
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("metrics", help="connectivity metrics and NNGP values of one cell",
                        description="Print P, d̄, m̄, Shu width/depth and the NNGP values of one cell.")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--nb201", metavar="ARCH", help="NAS-Bench-201 arch string |op~0|+|op~0|op~1|+|...|")
-    src.add_argument(
-        "--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it"
-    )
-    src.add_argument("--cell-json", metavar="FILE", help="a cell in the general JSON form ('-' for stdin)")
-    p.add_argument("--cell", choices=("normal", "reduce"), default="normal", help="which cell of a genotype")
+    add_cell_arguments(p)
     p.add_argument("--k0", type=float, default=0.5, help="input correlation K0 for the NNGP values (default 0.5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_metrics)
@@ -41,6 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--k0", type=float, default=0.5)
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=_space)
+
+
+def add_cell_arguments(p: argparse.ArgumentParser) -> None:
+    """The ways a command takes one cell (read back with ``cell_from_args``)."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--nb201", metavar="ARCH", help="NAS-Bench-201 arch string |op~0|+|op~0|op~1|+|...|")
+    src.add_argument(
+        "--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it"
+    )
+    src.add_argument("--cell-json", metavar="FILE", help="a cell in the general JSON form ('-' for stdin)")
+    p.add_argument("--cell", choices=("normal", "reduce"), default="normal", help="which cell of a genotype")
 
 
 def _read(path_or_text: str, *, what: str, must_be_file: bool = False) -> str:
@@ -67,7 +72,7 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _cell_from_args(args: argparse.Namespace) -> Cell:
+def cell_from_args(args: argparse.Namespace) -> Cell:
     if args.nb201 is not None:
         return Cell.from_nb201(args.nb201)
     if args.genotype is not None:
@@ -82,7 +87,7 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 def _metrics(args: argparse.Namespace) -> int:
     if not -1.0 <= args.k0 <= 1.0:
         raise UserError(f"--k0 must be in [-1, 1], got {args.k0}")
-    cell = _cell_from_args(args)
+    cell = cell_from_args(args)
     m = metrics(cell, args.k0)
     if args.json:
         print(json.dumps(m.to_dict()))

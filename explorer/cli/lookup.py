@@ -7,7 +7,7 @@ import json
 
 from explorer.benchmarks.evidence import NB201_DATASETS, Evidence, lookup
 from explorer.benchmarks.warehouse import Warehouse
-from explorer.cli.core import _cell_from_args
+from explorer.cli.core import add_cell_arguments, cell_from_args
 from explorer.core.settings import get_settings
 
 
@@ -19,13 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "hardware; for NB201 the accuracy of every one-edit neighbour and the best "
                                    "cells 1 and 2 edits away; for a cell in no loaded data, the accuracies of "
                                    "cells with the same or nearest (d̄, m̄) (not a prediction of this cell).")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--nb201", metavar="ARCH", help="NAS-Bench-201 arch string |op~0|+|op~0|op~1|+|...|")
-    src.add_argument(
-        "--genotype", metavar="TEXT_OR_FILE", help="DARTS Genotype(...) text or NDS JSON dict, or a file holding it"
-    )
-    src.add_argument("--cell-json", metavar="FILE", help="a cell in the general JSON form ('-' for stdin)")
-    p.add_argument("--cell", choices=("normal", "reduce"), default="normal", help="which cell of a genotype")
+    add_cell_arguments(p)
     p.add_argument("--db", default=default_db, help=f"warehouse file (default {default_db})")
     p.add_argument("--top", type=int, default=5, help="best cells listed per edit distance (default 5)")
     p.add_argument("--json", action="store_true", help="print the cell JSON with an 'evidence' member "
@@ -34,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    cell = _cell_from_args(args)
+    cell = cell_from_args(args)
     wh = Warehouse(args.db)
     try:
         ev = lookup(wh, cell, k=max(1, args.top))
