@@ -1,14 +1,6 @@
-"""Connectivity metrics of a cell: ``CellMetrics``, every number the editor's live panel shows
-(paths and Shu's width/depth from ``paths``, the NNGP values from ``nngp`` and ``dag_kernel``).
-
-- Paths (Chen et al., NeurIPS 2022): P end-to-end paths from the input nodes to the output
-  through edges that exist; d_p = parameterized ops on path p. Counted by dynamic programming
-  over the DAG (a histogram of d_p per node), so path counts of 10^12 are exact and instant.
-- Effective depth d̄ = Σ d_p / P and effective width m̄ = Σ 1(d_p > 0) / d̄ (their Def. 4.1).
-- Cell depth and width (Shu et al., ICLR 2020): the longest input → output path in edges, and
-  Σ over intermediate nodes of the share of their incoming edges that come from input nodes
-  (in units of the node width c).
-"""
+"""Connectivity metrics of a cell: ``CellMetrics``, every number the editor's live panel shows —
+paths, d̄, m̄ and Shu's width/depth from ``paths`` (definitions there), the NNGP values from ``nngp``
+and ``dag_kernel``."""
 
 from __future__ import annotations
 
