@@ -230,6 +230,19 @@ def test_a_p_value_that_underflowed_is_not_printed_as_zero() -> None:
     assert format_p(0.0) == "< 1e-300" and format_p(0.01234) == "0.0123" and format_p(None) == "—"
 
 
+def test_a_report_names_its_cells_and_gives_their_text_last(store: JobStore, tmp_path: Path):
+    """H11's 32-layer chains are thousands of characters as text; in the group list they buried
+    the result. The groups name each cell (its path statistics) and the exact texts come last."""
+    lab = Lab(store, tmp_path / "no-warehouse.duckdb")
+    md = report_markdown(lab.get("H11"))
+    groups = md.split("## Groups\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert groups == ["- **residual, 32 layers**: DAG cell (P 4294967296 · d̄ 16.00 · m̄ 2.68e+08), 33 nodes, 64 edges",
+                      "- **plain, 32 layers**: DAG cell (P 1 · d̄ 32.00 · m̄ 0.03), 33 nodes, 32 edges"]
+    exact = md.split("## Cells (exact text, for re-running)\n", 1)[1]
+    assert all(f"`{c}`" in exact for g in builtin("H11").groups for c in g.cells)
+    assert "DAG#3" in report_markdown(lab.get("H1")).split("## Groups", 1)[1].split("## Cells", 1)[0]
+
+
 def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
     """Readers get the catalogue's built-ins in memory; a built-in is stored only when it is run."""
     lab = Lab(store, tmp_path / "no-warehouse.duckdb")

@@ -45,7 +45,12 @@ def path_stats(cell: Cell) -> str:
     dw = effective_depth_width(hist)
     if dw.effective_depth is None or dw.effective_width is None:
         return f"P {sum(hist)} · d̄/m̄ undefined"
-    return f"P {sum(hist)} · d̄ {dw.effective_depth:.2f} · m̄ {dw.effective_width:.2f}"
+    return f"P {sum(hist)} · d̄ {_stat(dw.effective_depth)} · m̄ {_stat(dw.effective_width)}"
+
+
+def _stat(x: float) -> str:
+    # A 32-layer residual chain has 2³² paths and m̄ ≈ 2.7e8: two decimals would print all nine digits.
+    return f"{x:.2f}" if abs(x) < 1e4 else f"{x:.3g}"
 
 
 @lru_cache(maxsize=4096)

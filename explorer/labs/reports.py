@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from explorer.cell.model import parse_cell
+from explorer.core.errors import CellError
+from explorer.jobs.label_parts import cell_title
 from explorer.labs.specs import METRICS, HypothesisSpec
 
 if TYPE_CHECKING:
@@ -111,7 +114,7 @@ def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = Non
              *([f"- Notes: {s.notes}"] if s.notes else []), "", "## Groups"]
     for g in s.groups:
         if g.cells:
-            lines.append(f"- **{g.label}**: " + ", ".join(f"`{c}`" for c in g.cells))
+            lines.append(f"- **{g.label}**: " + "; ".join(_cell_summary(c) for c in g.cells))
         else:
             assert g.warehouse is not None
             lines.append(f"- **{g.label}**: {g.warehouse.describe()}")
@@ -162,7 +165,21 @@ def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = Non
         lines += ["", "## Result", h.record.message]
     if h.job_ids:
         lines += ["", f"Jobs: {', '.join(map(str, h.job_ids))}"]
+    # The exact cells last: a 32-layer chain's text is thousands of characters, which buried the
+    # result when it stood in the group list.
+    lines += ["", "## Cells (exact text, for re-running)"]
+    for g in s.groups:
+        lines += [f"- {g.label}: `{c}`" for c in g.cells]
     return "\n".join(lines) + "\n"
+
+
+def _cell_summary(text: str) -> str:
+    """'DAG#3' or 'MLP cell (P 2 · d̄ 16.00 · m̄ 0.12), 33 nodes, 63 edges' for a group's cell."""
+    try:
+        cell = parse_cell(text)
+    except (CellError, ValueError):
+        return f"`{text}`"
+    return f"{cell_title(text)}, {cell.n_nodes} nodes, {len(cell.edges)} edges"
 
 
 def format_p(p: float | None) -> str:
