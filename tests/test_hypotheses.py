@@ -336,6 +336,42 @@ def test_an_ordering_needs_every_adjacent_pair():
     assert res["verdict"] == "inconclusive" and unit["p_value"] >= unit["pairs"][0]["p_holm"]
 
 
+def test_diverged_runs_count_as_the_worst_not_as_missing():
+    """H8 on this machine: every unpadded 32-layer residual chain diverged to NaN. Dropping those runs
+    left 'group has 0 finite values' (or, with one survivor, compared survivors only); a diverged run
+    trained worse than any that did not, so it is ranked last and the unit is tested on ranks."""
+    nan = float("nan")
+    plain = np.array([0.50, 0.40, 0.60, 0.55, 0.45])
+    res = analyse(builtin("H8"), {"digits": [np.full(5, nan), plain],
+                                  "mnist1d": [np.array([nan, nan, nan, nan, 0.9]), plain + 0.6]})
+    digits, mnist1d = res["units"]
+    assert digits["ranked"] and digits["groups"][0]["diverged"] == 5 and digits["groups"][0]["mean"] is None
+    assert digits["p_value"] == pytest.approx(2 / 252)  # exact Mann–Whitney: all five ranked last
+    assert "on ranks" in digits["primary"]["test"] and res["verdict"] == "refuted"  # H8 predicted "less"
+    assert mnist1d["groups"][0] | {"diverged": 4, "mean": 0.9} == mnist1d["groups"][0]
+    md_lines = report_markdown(_analysed(builtin("H8"), res))
+    assert "| residual, 32 layers | 5 | — | — | — | 5 |" in md_lines and "tests below are on ranks" in md_lines
+
+    # A metric a diverged run has no value of (the generalisation gap): left out, counted, and named.
+    gap = analyse(builtin("H10"), {"digits": [np.array([0.1, nan, 0.12, 0.11, 0.13]), plain],
+                                   "mnist1d": [plain, plain + 0.01]})
+    assert gap["units"][0]["groups"][0]["diverged"] == 1 and gap["units"][0]["groups"][0]["n"] == 5
+    assert not gap["units"][0].get("ranked")
+    from explorer.core.errors import DataError
+
+    with pytest.raises(DataError, match=r"0 finite value\(s\) \(5 of 5 runs diverged"):
+        analyse(builtin("H10"), {"digits": [np.full(5, nan), plain], "mnist1d": [plain, plain]})
+
+
+def _analysed(spec: HypothesisSpec, result: dict):
+    """What report_markdown reads of an analysed hypothesis, in memory."""
+    from types import SimpleNamespace
+
+    record = SimpleNamespace(locked_at=None, message="")
+    return SimpleNamespace(key=spec.key, version=1, spec=spec, status="analysed", record=record, result=result,
+                           job_ids=[])
+
+
 def test_a_3_vs_3_permutation_design_cannot_be_decided(store: JobStore):
     spec = builtin("H4").with_protocol(seeds=(0, 1, 2))
     low, high = np.array([0.10, 0.11, 0.12]), np.array([0.30, 0.31, 0.32])
@@ -475,3 +511,23 @@ def test_family_wise_correction_across_the_report(store: JobStore, nb201_warehou
     assert "## Family-wise correction" in md and "Holm across the 1 analysed" in md
     assert "Power: smallest reachable p" in md
     assert "Family-wise correction: Holm across the 1 analysed hypotheses" in family_markdown(family)
+
+
+def test_a_refuted_verdict_faces_the_family_correction_too():
+    """"Refuted" claims an effect (against the prediction) as much as "supported" does: across a
+    family, each verdict's own p is adjusted and a claim that does not survive reads "inconclusive"."""
+    from types import SimpleNamespace
+
+    from explorer.labs.reports import family_rows
+
+    def hyp(key: str, verdict: str, p: float):
+        return SimpleNamespace(key=key, version=1, verdict=verdict,
+                               result={"alpha": 0.05, "p_verdict": p, "units": [{"p_holm": 0.9}]})
+
+    rows = family_rows([hyp("A", "supported", 0.001), hyp("B", "refuted", 0.03), hyp("C", "inconclusive", 0.4)])
+    assert [r["p_family"] for r in rows] == pytest.approx([0.003, 0.06, 0.4])
+    assert [r["family_verdict"] for r in rows] == ["supported", "inconclusive", "inconclusive"]
+    # the verdict's p: the smallest unit against the prediction refutes, not the largest of all units
+    nan = float("nan")
+    res = analyse(builtin("H8"), {"digits": [np.full(5, nan), np.arange(5.0)], "mnist1d": [np.arange(5.0)] * 2})
+    assert res["verdict"] == "refuted" and res["p_verdict"] == pytest.approx(2 * 2 / 252)

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from explorer.core.errors import DataError, UserError
-from explorer.labs.specs import HypothesisSpec
+from explorer.labs.specs import DIVERGED_IS_WORST, HypothesisSpec
 from explorer.labs.stats import (
     compare_groups,
     effect_size,
@@ -111,24 +112,49 @@ def power_sentence(power: dict[str, Any]) -> str:
 
 
 def _summary(labels: Sequence[str], groups: Sequence[np.ndarray]) -> list[dict[str, Any]]:
-    return [{"label": lab, "n": int(g.size), "mean": float(g.mean()), "std": float(g.std(ddof=1)),
-             "median": float(np.median(g)), "min": float(g.min()), "q1": float(np.quantile(g, 0.25)),
-             "q3": float(np.quantile(g, 0.75)), "max": float(g.max())}
-            for lab, g in zip(labels, groups, strict=True)]
+    """Per group: n (every run), how many had no finite value, and the finite values' statistics
+    (None when there are none)."""
+    out = []
+    for lab, g in zip(labels, groups, strict=True):
+        f = g[np.isfinite(g)]
+        row: dict[str, Any] = {"label": lab, "n": int(g.size), "diverged": int(g.size - f.size)}
+        stats = {"mean": np.mean, "std": lambda x: np.std(x, ddof=1) if x.size > 1 else np.nan, "median": np.median,
+                 "min": np.min, "q1": lambda x: np.quantile(x, 0.25), "q3": lambda x: np.quantile(x, 0.75),
+                 "max": np.max}
+        out.append(row | {k: (float(fn(f)) if f.size else None) for k, fn in stats.items()})
+    return out
+
+
+def _ranks(groups: Sequence[np.ndarray], worst: float) -> list[np.ndarray]:
+    """The groups' values as pooled ranks, a run without a finite value counting as ``worst`` (±inf;
+    ties share their mean rank). A test on these ranks is a rank test (exact Mann–Whitney for two groups)."""
+    pooled = np.concatenate([np.where(np.isfinite(g), g, worst) for g in groups])
+    ranks = rankdata(pooled)
+    return np.split(ranks, np.cumsum([g.size for g in groups])[:-1])
 
 
 def analyse_unit(values: Sequence[np.ndarray], labels: Sequence[str], direction: str, *,
                  margin: float | None = None, seed: int = 0,
-                 blocks: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+                 blocks: Sequence[np.ndarray] | None = None, worst: float | None = None) -> dict[str, Any]:
     """Tests of one unit (one metric on one dataset or learning rate). ``evidence`` lists every part
     the verdict needs, each with its p and observed sign; ``p_value`` is the largest of them (all must
-    be significant for "supported")."""
+    be significant for "supported").
+
+    Runs without a finite value (diverged) are not dropped when the metric has a ``worst`` value
+    (``specs.DIVERGED_IS_WORST``): dropping them would compare only the runs that survived. They
+    count as the worst, and the unit is tested on ranks. For other metrics they are left out and
+    counted (``diverged`` in each group's summary)."""
     groups = [np.asarray(v, dtype=np.float64) for v in values]
+    out: dict[str, Any] = {"groups": _summary(labels, groups)}
+    if worst is not None and any(row["diverged"] for row in out["groups"]):
+        groups = _ranks(groups, worst)
+        out["ranked"] = True
     for label, g in zip(labels, groups, strict=True):
         if np.isfinite(g).sum() < 2:
-            raise DataError(f"group {label!r} has {np.isfinite(g).sum()} finite value(s); a test needs at least 2")
+            lost = int((~np.isfinite(g)).sum())
+            raise DataError(f"group {label!r} has {np.isfinite(g).sum()} finite value(s) ({lost} of {g.size} runs "
+                            "diverged or gave no value, and the metric is undefined for them); a test needs at least 2")
     groups = [g[np.isfinite(g)] if blocks is None else g for g in groups]
-    out: dict[str, Any] = {"groups": _summary(labels, groups)}
     if direction in ("increasing", "decreasing"):
         order = np.concatenate([np.full(g.size, i) for i, g in enumerate(groups)])
         trend = spearman_trend(order, np.concatenate(groups), "two-sided")
@@ -170,8 +196,11 @@ def analyse_unit(values: Sequence[np.ndarray], labels: Sequence[str], direction:
     return out | {"p_value": test.p_value, "evidence": [{"part": "difference", "p": test.p_value, "sign": sign}]}
 
 
-def verdict_of(units: list[dict[str, Any]], direction: str, alpha: float) -> tuple[str, list[float]]:
-    """Holm-adjust the units' p-values (for and against the prediction) and decide (module docstring)."""
+def verdict_of(units: list[dict[str, Any]], direction: str, alpha: float) -> tuple[str, list[float], float]:
+    """Holm-adjust the units' p-values (for and against the prediction) and decide (module docstring).
+    Returns the verdict, the units' adjusted p-values and the p the verdict rests on: the largest
+    adjusted p for the prediction when supported, the smallest against it when refuted (one
+    significant unit refutes), else the largest of the units'."""
     want = _direction_sign(direction)
     if direction == "none":
         for_p = [u["p_value"] for u in units]
@@ -180,12 +209,13 @@ def verdict_of(units: list[dict[str, Any]], direction: str, alpha: float) -> tup
         for_p = [max(e["p"] for e in u["evidence"]) if all(e["sign"] == want for e in u["evidence"]) else 1.0
                  for u in units]
         against_p = [min([e["p"] for e in u["evidence"] if e["sign"] == -want] or [1.0]) for u in units]
-    adjusted = holm(for_p)
-    if any(p < alpha for p in holm(against_p)):
-        return "refuted", holm([u["p_value"] for u in units])
+    adjusted, against = holm(for_p), holm(against_p)
+    units_p = holm([u["p_value"] for u in units])
+    if any(p < alpha for p in against):
+        return "refuted", units_p, min(against)
     if all(p < alpha for p in adjusted):
-        return "supported", adjusted
-    return "inconclusive", holm([u["p_value"] for u in units])
+        return "supported", adjusted, max(adjusted)
+    return "inconclusive", units_p, max(units_p)
 
 
 def analyse(spec: HypothesisSpec, unit_values: dict[str, list[np.ndarray]], *, seed: int = 0,
@@ -196,9 +226,13 @@ def analyse(spec: HypothesisSpec, unit_values: dict[str, list[np.ndarray]], *, s
     units = []
     for unit, values in unit_values.items():
         res = analyse_unit(values, labels, spec.direction, margin=spec.protocol.equivalence_margin, seed=seed,
-                           blocks=blocks.get(unit) if blocks else None)
+                           blocks=blocks.get(unit) if blocks else None,
+                           worst=DIVERGED_IS_WORST.get(spec.protocol.metric))
+        if res.get("ranked"):  # the same tests, on ranks: say so wherever the test is named
+            for part in [res["primary"], *(pr["test"] for pr in res.get("pairs", []))]:
+                part["test"] += " on ranks (diverged runs ranked worst)"
         units.append({"unit": unit, **res})
-    verdict, adjusted = verdict_of(units, spec.direction, spec.protocol.alpha)
+    verdict, adjusted, p_verdict = verdict_of(units, spec.direction, spec.protocol.alpha)
     for u, adj in zip(units, adjusted, strict=True):
         u["p_holm"] = adj
     sizes = [[g["n"] for g in u["groups"]] for u in units]
@@ -215,7 +249,7 @@ def analyse(spec: HypothesisSpec, unit_values: dict[str, list[np.ndarray]], *, s
     # keep their quartiles only (in the unit's group summaries).
     small = sum(v.size for vals in unit_values.values() for v in vals) <= MAX_STORED_VALUES
     return {"verdict": verdict, "alpha": spec.protocol.alpha, "design": spec.design(), "units": units,
-            "power": power,
+            "power": power, "p_verdict": p_verdict,
             "values": {unit: [[float(x) if np.isfinite(x) else None for x in v] for v in vals]
                        for unit, vals in unit_values.items()} if small else None}
 

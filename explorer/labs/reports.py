@@ -21,14 +21,15 @@ if TYPE_CHECKING:
 
 
 def hypothesis_p(result: dict[str, Any]) -> float:
-    """One p per analysed hypothesis for the family: the largest of its units' Holm-adjusted p-values
-    (all must be significant for "supported", so this is the p its verdict rests on)."""
-    return max(u["p_holm"] for u in result["units"])
+    """One p per analysed hypothesis for the family: the p its verdict rests on (``analysis.verdict_of``);
+    results analysed before it was stored give the largest of their units' Holm-adjusted p-values."""
+    return result.get("p_verdict", max(u["p_holm"] for u in result["units"]))
 
 
 def family_rows(hypotheses: Sequence[Hypothesis]) -> list[dict[str, Any]]:
     """Holm across the analysed hypotheses: each one's p, its family-wise adjusted p, and whether its
-    verdict survives the correction (a "supported" whose adjusted p ≥ α does not)."""
+    verdict survives the correction: a "supported" or "refuted" (both claim an effect) whose adjusted p
+    ≥ α becomes "inconclusive"."""
     from explorer.labs.stats import holm
 
     done = [h for h in hypotheses if h.result and h.verdict]
@@ -36,7 +37,7 @@ def family_rows(hypotheses: Sequence[Hypothesis]) -> list[dict[str, Any]]:
     rows = []
     for h, adj in zip(done, adjusted, strict=True):
         alpha = h.result["alpha"]
-        survives = h.verdict != "supported" or adj < alpha
+        survives = h.verdict not in ("supported", "refuted") or adj < alpha
         rows.append({"key": h.key, "version": h.version, "verdict": h.verdict, "p": hypothesis_p(h.result),
                      "p_family": adj, "family_verdict": h.verdict if survives else "inconclusive",
                      "family_size": len(done)})
@@ -47,8 +48,9 @@ def family_markdown(rows: Sequence[dict[str, Any]]) -> str:
     """The family-wise table of a set of hypotheses, with the correction stated."""
     lines = ["# Principles lab: all analysed hypotheses", "",
              f"Family-wise correction: Holm across the {len(rows)} analysed hypotheses below (each contributes the "
-             "largest Holm-adjusted p of its units, the p its verdict rests on). A verdict of \"supported\" stands "
-             "only if its family-adjusted p is below α.", "",
+             "p its verdict rests on: the largest Holm-adjusted p of its units for \"supported\", the smallest against "
+             "the prediction for \"refuted\"). A verdict of \"supported\" or \"refuted\" stands only if its "
+             "family-adjusted p is below α.", "",
              "| hypothesis | verdict | p | family-adjusted p | verdict after correction |", "|---|---|---|---|---|"]
     lines += [f"| {r['key']} v{r['version']} | {r['verdict']} | {format_p(r['p'])} | {format_p(r['p_family'])} | "
               f"{r['family_verdict']} |" for r in rows]
@@ -122,9 +124,17 @@ def report_markdown(h: Hypothesis, family: Sequence[dict[str, Any]] | None = Non
         r = h.result
         lines += ["", "## Result", f"**Verdict: {r['verdict']}** — {h.record.message}", ""]
         for u in r["units"]:
-            lines += [f"### {u['unit']}", "", "| group | n | mean | std | median |", "|---|---|---|---|---|"]
-            lines += [f"| {g['label']} | {g['n']} | {g['mean']:.5g} | {g['std']:.3g} | {g['median']:.5g} |"
+            lost = any(g.get("diverged") for g in u["groups"])
+            lines += [f"### {u['unit']}", "", "| group | n | mean | std | median |" + (" diverged |" if lost else ""),
+                      "|---|---|---|---|---|" + ("---|" if lost else "")]
+            lines += [f"| {g['label']} | {g['n']} | {_fmt(g['mean'], '.5g')} | {_fmt(g['std'], '.3g')} | "
+                      f"{_fmt(g['median'], '.5g')} |" + (f" {g.get('diverged', 0)} |" if lost else "")
                       for g in u["groups"]]
+            if lost:
+                lines += ["", "Mean, std and median are over the runs that did not diverge. " + (
+                    "A diverged run counts as the worst value of this metric, so the tests below are on ranks "
+                    "(exact Mann–Whitney for two groups) and the difference is in ranks." if u.get("ranked") else
+                    "The metric is undefined for a diverged run, so those runs are left out of the tests.")]
             prim = u["primary"]
             if "equivalence" in u:  # 'no difference': the equivalence test decides, the difference test can refute
                 lines += ["", f"- Equivalence (TOST, margin {u['equivalence']['details']['margin']:g}): "
@@ -189,8 +199,8 @@ def format_p(p: float | None) -> str:
     return "< 1e-300" if p == 0 else f"{p:.3g}"
 
 
-def _fmt(v: float | None) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
+def _fmt(v: float | None, spec: str = ".4g") -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
 def result_figure(h: Hypothesis):

@@ -38,6 +38,12 @@ METRICS: dict[str, str] = {
     "grad_attenuation_final": "the same ratio on the last training batch (needs the gradient-flow columns in "
                               "curves.csv: explorer.experiments.gradient_flow)",
 }
+# A run that diverged (its loss became inf or NaN) has no value of these metrics, but an order: it
+# trained worse than any run that did not. The analysis ranks it last instead of dropping it.
+DIVERGED_IS_WORST: dict[str, float] = {
+    "train_loss_auc": float("inf"), "train_loss_at_epoch": float("inf"), "final_train_loss": float("inf"),
+    "final_test_acc": float("-inf"), "test_acc_at_epoch": float("-inf"),
+}
 FOLLOW_UP_METRICS = ("hessian_top",)
 PROBE_METRICS = ("grad_attenuation_init",)
 SEEDS = (0, 1, 2, 3, 4)  # 5 vs 5: an exact permutation test reaches p = 2/252 ≈ 0.008 (3 vs 3: only 0.1)
