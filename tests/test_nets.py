@@ -244,3 +244,36 @@ def test_network_drop_path_zero_is_exact_and_eval_is_unaffected() -> None:
     a, b = net(x), net(x)
     net.drop_path_prob = 0.0
     assert torch.equal(a, b) and torch.equal(a, net(x))
+
+
+def test_branch_scale_bounds_a_deep_residual_chain_and_leaves_a_plain_one_alone() -> None:
+    """x + α·f(x): with α = 1 an unnormalised residual chain's second moment grows ≈ 2.8× per layer
+    (H8's 32-layer chains diverged); 1/√L (enough for branches ending in a linear layer) is not enough
+    for branches ending in a ReLU, 1/L is. A plain chain has no node where a layer meets an identity,
+    so α changes nothing there."""
+    from explorer.cell.model import parse_cell
+    from explorer.labs.catalogue import chain
+    from explorer.nets.mlp import MLPCellNet
+
+    def growth(cell: Cell, scale: float) -> float:
+        torch.manual_seed(0)
+        net = MLPCellNet(cell, 64, width=256, branch_scale=scale)
+        with torch.no_grad():
+            h = torch.relu(net.stem(torch.randn(512, 64)))
+            out = net.node_features(h)[cell.output]
+        return float(out.pow(2).mean() / h.pow(2).mean())
+
+    residual, plain = parse_cell(chain(32, True)), parse_cell(chain(32, False))
+    assert growth(residual, 1.0) > 1e12
+    assert growth(residual, 32 ** -0.5) > 100  # the positive-mean cross term: ≈ (1 + 0.9α)^32
+    assert 1.5 < growth(residual, 1 / 32) < 3.5  # ≈ e^0.9
+    torch.manual_seed(0)
+    x = torch.randn(8, 64)
+    outs = []
+    for scale in (1.0, 0.1):
+        torch.manual_seed(1)
+        outs.append(MLPCellNet(plain, 64, width=32, branch_scale=scale)(x))
+    assert torch.equal(outs[0], outs[1])
+    with pytest.raises(ValueError, match="mlp_branch_scale scales MLP-cell branches"):
+        NetworkSpec(cell="|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+                    mlp_branch_scale=0.5)

@@ -97,7 +97,8 @@ def _network_size(network: Mapping[str, Any]) -> str:
         except ValueError:
             kind = None
     if kind == "mlp":
-        return f"width {get('width')}"
+        scale = get("mlp_branch_scale")
+        return f"width {get('width')}" + (f" · branches ×{scale:.3g}" if scale not in (None, 1.0) else "")
     if kind == "nb201":
         return f"NB201 C{get('channels')} N{get('cells_per_stage')}"
     if kind == "darts":

@@ -1,6 +1,6 @@
 """The built-in hypotheses: H1–H6, claims of Chen et al. (NeurIPS 2022) and Shu et al. (ICLR 2020),
-and H7–H12, what makes skip connections work (degradation with depth, stability across learning
-rates, the generalisation gap, gradient flow).
+and H7–H13, what makes skip connections work (degradation with depth, stability across learning
+rates, the generalisation gap, gradient flow, scaled residual branches).
 
 They live here, in memory; a store holds one only once somebody runs or edits it, so readers see
 the catalogue without anything being written. Every one can reach α with its default seeds, even
@@ -75,7 +75,7 @@ PAPER_CHAINS = dict(width=512, epochs=100, seeds=tuple(range(10)))
 
 
 def paper_size(spec: HypothesisSpec) -> HypothesisSpec:
-    """The GPU-size protocol of a chain hypothesis (H7–H12): a new spec, to save under a new key."""
+    """The GPU-size protocol of a chain hypothesis (H7–H13): a new spec, to save under a new key."""
     if spec.protocol.network != "mlp":
         raise UserError(f"{spec.key} has no paper size here: H2/H3 at paper size need CIFAR-10 (DARTS protocol)")
     changes = {k: v for k, v in PAPER_CHAINS.items() if spec.protocol.kind == "train" or k != "epochs"}
@@ -83,7 +83,7 @@ def paper_size(spec: HypothesisSpec) -> HypothesisSpec:
 
 
 def builtins() -> list[HypothesisSpec]:
-    """H1–H12: the papers' claims and the skip-connection probes, ready to run."""
+    """H1–H13: the papers' claims and the skip-connection probes, ready to run."""
     wider, originals, null = _darts_pairs()
     null_note = (f"Null contrasts left out: adapting {', '.join(null)} changes neither Shu's width nor depth "
                  "(their nodes already take only the cell inputs). Paired by cell; seeds are replicates within a "
@@ -260,6 +260,25 @@ def builtins() -> list[HypothesisSpec]:
                 {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
             ],
             protocol={**CHAINS, "metric": "grad_attenuation_final"},
+        ),
+        dict(
+            key="H13",
+            title="Scaled skips remove the degradation of deep chains",
+            statement=f"At {DEEP} layers, with every layer's branch scaled by 1/{DEEP} (x + f(x)/{DEEP}), a chain "
+            "with identity edges reaches a lower final training loss than the plain chain, on each built-in data set.",
+            source="Hanin & Rolnick, NeurIPS 2018 (residual branch scales bound the activations' growth); Zhang, "
+            "Dauphin & Ma, ICLR 2019 (Fixup); De & Smith, NeurIPS 2020 (SkipInit)",
+            direction="less",
+            groups=[
+                {"label": f"scaled residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
+            ],
+            protocol={**CHAINS, "metric": "final_train_loss", "branch_scale": 1 / DEEP},
+            notes=f"Registered after H8's unscaled residual chains diverged (activations ×2.8 per layer at "
+            f"initialisation, about 10^14 at {DEEP} layers): a new hypothesis on a different network, not a "
+            "re-analysis of H8. 1/L, not 1/√L: each branch ends in a ReLU, so its output has a positive mean "
+            "(explorer.nets.mlp). The scale applies only where a layer meets an identity edge, so the plain chain is "
+            "the same network as in H8.",
         ),
     ]
     return [validate_model(HypothesisSpec, s, "hypothesis") for s in specs]

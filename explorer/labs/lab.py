@@ -2,7 +2,7 @@
 its queue (one ``train`` job per cell and seed) or answered from the benchmark warehouse, and
 analysed once their jobs have finished (``explorer.labs.analysis``).
 
-Reading never writes: the built-ins (H1–H12) come from the catalogue until somebody runs or edits one.
+Reading never writes: the built-ins (H1–H13) come from the catalogue until somebody runs or edits one.
 Analysing a finished run is an explicit action (``analyse``/``refresh``, from the page's button or
 the CLI), never a side effect of a read; it may queue follow-up jobs, which belong to the user who
 ran the hypothesis and count against their job limit.
@@ -91,7 +91,8 @@ def plan(spec: HypothesisSpec) -> list[PlannedRun]:
                     runs.append(PlannedRun(unit.label if unit is not None else p.metric, gi, k, cell, seed, {
                         "experiment": experiment, "name": _clip(name, 80),
                         "network": {"cell": cell, "network": p.network, "width": p.width, "channels": p.channels,
-                                    "cells_per_stage": p.cells_per_stage, "layers": p.layers},
+                                    "cells_per_stage": p.cells_per_stage, "layers": p.layers,
+                                    **({"mlp_branch_scale": p.branch_scale} if p.branch_scale != 1.0 else {})},
                         "data": data.model_dump(mode="json"), "optimizer": p.optimizer, "lr": lr,
                         "momentum": p.momentum, "batch_size": p.batch_size, "epochs": p.epochs, "seed": seed,
                     }))

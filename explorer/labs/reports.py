@@ -74,7 +74,8 @@ def _protocol_lines(spec: HypothesisSpec) -> list[str]:
     if p.kind == "warehouse":
         return [f"- Source: the benchmark warehouse, {p.schedule} results, datasets {', '.join(p.datasets)}",
                 f"- Metric: {p.metric} — {METRICS[p.metric]}", f"- α = {p.alpha:g} (Holm across datasets)"]
-    sizes = {"mlp": f"width {p.width}", "nb201": f"C = {p.channels}, N = {p.cells_per_stage}",
+    scaled = f", residual branches ×{p.branch_scale:.3g}" if p.branch_scale != 1.0 else ""
+    sizes = {"mlp": f"width {p.width}{scaled}", "nb201": f"C = {p.channels}, N = {p.cells_per_stage}",
              "darts": f"C = {p.channels}, {p.layers} cells"}
     size = sizes.get(p.network or "", f"width {p.width} (MLP) / C = {p.channels}, N = {p.cells_per_stage} (NB201) / "
                      f"C = {p.channels}, {p.layers} cells (DARTS)")

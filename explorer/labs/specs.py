@@ -123,6 +123,8 @@ class Protocol(BaseModel):
     channels: int = Field(16, ge=2, le=1024)
     cells_per_stage: int = Field(5, ge=0, le=64)
     layers: int = Field(8, ge=1, le=64)
+    branch_scale: float = Field(1.0, gt=0, le=10, description="MLP networks: α of x + α·f(x) where a layer meets an "
+                                                             "identity edge (network.mlp_branch_scale)")
     optimizer: Literal["sgd", "adam"] = "sgd"
     lr: float = Field(0.05, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1)

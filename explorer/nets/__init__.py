@@ -55,6 +55,7 @@ def build_network(
     reduce_cell: Cell | None = None,
     auxiliary: bool = False,
     mlp_stem: MLPStem = "chen",
+    mlp_branch_scale: float = 1.0,
 ) -> nn.Module:
     """Realise ``cell`` as a network of ``kind`` ('mlp', 'nb201', 'darts'; default: ``network_kind``).
 
@@ -63,7 +64,7 @@ def build_network(
     ``layers`` (DARTS). A ``Genotype`` brings its reduce cell; a DARTS net without one reuses the
     normal cell for the reductions. ``auxiliary`` adds DARTS' auxiliary head (DARTS networks only).
     ``mlp_stem`` picks the MLP network's stem and initialisation (``explorer.nets.mlp``): "chen" as
-    Chen et al., "linear" as this project had it before.
+    Chen et al., "linear" as this project had it before; ``mlp_branch_scale`` its residual branches' α.
     """
     if isinstance(cell, Genotype):
         reduce_cell = reduce_cell if reduce_cell is not None else cell.reduce
@@ -79,7 +80,7 @@ def build_network(
         in_features = 1
         for d in input_shape:
             in_features *= d
-        return MLPCellNet(cell, in_features, width, num_classes, stem=mlp_stem)
+        return MLPCellNet(cell, in_features, width, num_classes, stem=mlp_stem, branch_scale=mlp_branch_scale)
     if len(input_shape) != 3:
         raise CellError(f"the {kind} network takes images (channels, height, width), got input shape {input_shape}")
     if kind == "nb201":

@@ -34,6 +34,9 @@ class NetworkSpec(BaseModel):
         "chen", description="MLP networks: 'chen' = Chen et al.'s network (Linear+ReLU stem, Kaiming-normal init on "
         "every layer incl. stem and readout); 'linear' = the earlier one (linear stem, PyTorch's default init on "
         "stem and head; runs stored before this field existed)")
+    mlp_branch_scale: float = Field(
+        1.0, gt=0, le=10, description="MLP networks: α of x + α·f(x) at every node where a parameterized edge meets "
+        "an identity edge (1 = the cell as drawn; 1/depth keeps an unnormalised residual chain's activations bounded)")
     auxiliary: bool = Field(False, description="DARTS' auxiliary head after the cell at 2/3 depth, used in "
                             "training only (darts networks; its loss weight is the train spec's auxiliary_weight)")
 
@@ -45,6 +48,12 @@ class NetworkSpec(BaseModel):
         except CellError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _branch_scale_is_mlp(self) -> NetworkSpec:
+        if self.mlp_branch_scale != 1.0 and self.kind() != "mlp":
+            raise ValueError(f"mlp_branch_scale scales MLP-cell branches; this is a {self.kind()} network")
+        return self
 
     @model_validator(mode="after")
     def _auxiliary_is_darts(self) -> NetworkSpec:
@@ -65,4 +74,5 @@ class NetworkSpec(BaseModel):
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         return build_network(self.parsed_cell(), self.kind(), input_shape=input_shape, num_classes=num_classes,
                              width=self.width, channels=self.channels, cells_per_stage=self.cells_per_stage,
-                             layers=self.layers, auxiliary=self.auxiliary, mlp_stem=self.mlp_stem)
+                             layers=self.layers, auxiliary=self.auxiliary, mlp_stem=self.mlp_stem,
+                             mlp_branch_scale=self.mlp_branch_scale)
