@@ -353,6 +353,10 @@ def test_diverged_runs_count_as_the_worst_not_as_missing():
     assert mnist1d["groups"][0] | {"diverged": 4, "mean": 0.9} == mnist1d["groups"][0]
     md_lines = report_markdown(_analysed(builtin("H8"), res))
     assert "| residual, 32 layers | 5 | — | — | — | 5 |" in md_lines and "tests below are on ranks" in md_lines
+    from explorer.labs.reports import result_figure  # a group with no value to draw is named in its panel
+
+    notes = [a.text for a in result_figure(_analysed(builtin("H8"), res)).layout.annotations]
+    assert "residual, 32 layers: 5 of 5 diverged" in notes and "residual, 32 layers: 4 of 5 diverged" in notes
 
     # A metric a diverged run has no value of (the generalisation gap): left out, counted, and named.
     gap = analyse(builtin("H10"), {"digits": [np.array([0.1, nan, 0.12, 0.11, 0.13]), plain],

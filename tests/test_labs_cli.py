@@ -50,6 +50,10 @@ def test_hypotheses_commands(env: Path, capsys):
     out = env / "h1.md"
     assert main(["hypotheses", "report", "H1", "--out", str(out)]) == 0
     assert out.read_text().startswith("# H1 (v1)") and "draft (not yet run)" in out.read_text()
+    assert main(["hypotheses", "report", "H1", "--format", "png", "--out", str(env / "h1.png")]) == 2
+    assert "H1 has no result to plot yet" in capsys.readouterr().err
+    assert main(["hypotheses", "report", "H1", "--format", "png"]) == 2 and "give its key and --out" in (
+        capsys.readouterr().err)
     assert main(["hypotheses", "analyse", "H1"]) == 2
     assert "has not been run yet" in capsys.readouterr().err
     assert main(["hypotheses", "report", "--all"]) == 0

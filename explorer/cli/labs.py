@@ -130,7 +130,8 @@ def _register_hypotheses(subparsers: argparse._SubParsersAction) -> None:
                                       "family-wise correction across all analysed ones); --all: the family table")
     p.add_argument("key", nargs="?", help="e.g. H1 (omit with --all)")
     p.add_argument("--all", action="store_true", help="every analysed hypothesis, Holm-corrected together")
-    p.add_argument("--format", choices=["md", "html"], default="md")
+    p.add_argument("--format", choices=["md", "html", "png"], default="md",
+                   help="png: the result figure alone (plotly + kaleido, which needs Chromium; give --out)")
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.set_defaults(handler=_h_report)
 
@@ -193,9 +194,18 @@ def _h_refresh(args: argparse.Namespace) -> int:
 
 def _h_report(args: argparse.Namespace) -> int:
     from explorer.core.errors import UserError
-    from explorer.labs.reports import family_markdown, report_html, report_markdown
+    from explorer.labs.reports import family_markdown, report_html, report_markdown, result_figure
 
     lab = _lab()
+    if args.format == "png":
+        if args.all or not args.key or args.out == "-":
+            raise UserError("--format png writes one hypothesis' figure to a file: give its key and --out FILE.png")
+        fig = result_figure(lab.get(args.key))
+        if fig is None:
+            raise UserError(f"{args.key} has no result to plot yet (run and analyse it first)")
+        fig.update_layout(width=900, height=450)
+        fig.write_image(args.out)
+        return 0
     if args.all:
         text = family_markdown(lab.family())
     elif not args.key:

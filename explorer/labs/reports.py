@@ -213,10 +213,20 @@ def result_figure(h: Hypothesis):
         return None
     title = f"{h.spec.key}: {h.spec.protocol.metric}"
     if h.result.get("values"):
+        units = list(h.result["values"])
         rows = [{"unit": unit, "group": h.spec.groups[gi].label, "value": v}
-                for unit, groups in h.result["values"].items() for gi, vals in enumerate(groups) for v in vals]
-        fig = px.box(pd.DataFrame(rows), x="group", y="value", facet_col="unit", points="all", title=title)
-        fig.update_yaxes(matches=None)
+                for unit in units for gi, vals in enumerate(h.result["values"][unit]) for v in vals]
+        fig = px.box(pd.DataFrame(rows), x="group", y="value", facet_col="unit", points="all", title=title,
+                     labels={"value": h.spec.protocol.metric, "group": ""},
+                     category_orders={"unit": units, "group": [g.label for g in h.spec.groups]})
+        fig.update_yaxes(matches=None, showticklabels=True)  # each data set on its own scale, each with its ticks
+        # A diverged run has no value to draw (a group of them has no box at all): say so in its panel.
+        for u in h.result["units"]:
+            lost = [f"{g['label']}: {g['diverged']} of {g['n']} diverged" for g in u["groups"] if g.get("diverged")]
+            if lost and u["unit"] in units:
+                axis = units.index(u["unit"]) + 1
+                fig.add_annotation(text="<br>".join(lost), xref=f"x{axis if axis > 1 else ''} domain",
+                                   yref="y domain", x=0.5, y=-0.22, showarrow=False, font={"color": "#b22222"})
         return fig
     # Quartiles only (warehouse units keep summaries, not values): one box per (unit, group), the
     # units side by side along x, the groups told apart by colour and legend.
