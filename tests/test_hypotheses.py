@@ -38,14 +38,14 @@ def test_migration_creates_the_model_table(store: JobStore):
 
 def test_builtins_validate_and_keep_parameters_equal():
     specs = {s.key: s for s in builtins()}
-    assert list(specs) == [f"H{i}" for i in range(1, 14)]
+    assert list(specs) == [f"H{i}" for i in range(1, 15)]
     assert specs["H1"].direction == "decreasing" and len(specs["H1"].groups) == 3
     assert specs["H6"].protocol.kind == "warehouse" and specs["H3"].direction == "none"
     assert len(specs["H2"].groups[0].cells) == len(specs["H2"].groups[1].cells) == 2  # null contrasts dropped
     from explorer.nets.spec import NetworkSpec
 
     # "at equal parameters": every group of H1, H4, H5 builds a network of the same size
-    for key in ("H1", "H4", "H5", "H8", "H9", "H10", "H11", "H12", "H13"):
+    for key in ("H1", "H4", "H5", "H8", "H9", "H10", "H11", "H12", "H13", "H14"):
         p = specs[key].protocol
         sizes = {sum(t.numel() for t in NetworkSpec(cell=g.cells[0], network=p.network, width=p.width)
                      .build((64,), 10).parameters()) for g in specs[key].groups}
@@ -103,7 +103,7 @@ def test_metric_values_from_curves():
 
 def test_records_version_and_lock(store: JobStore, tmp_path: Path):
     lab = Lab(store, tmp_path / "no-warehouse.duckdb")
-    assert [h.key for h in lab.latest()] == [f"H{i}" for i in range(1, 14)]
+    assert [h.key for h in lab.latest()] == [f"H{i}" for i in range(1, 15)]
     spec = builtin("H4").model_copy(update={"key": "mine"})
     first = lab.save(spec)
     assert first.version == 1 and first.status == "draft"
@@ -248,7 +248,7 @@ def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
     """Readers get the catalogue's built-ins in memory; a built-in is stored only when it is run."""
     lab = Lab(store, tmp_path / "no-warehouse.duckdb")
     listed = lab.latest()
-    assert [h.key for h in listed] == [f"H{i}" for i in range(1, 14)] and {
+    assert [h.key for h in listed] == [f"H{i}" for i in range(1, 15)] and {
         h.status for h in listed
     } == {"draft"}
     assert lab.get("H1").spec == builtin("H1") and [h.version for h in lab.versions("H1")] == [1]
@@ -274,6 +274,7 @@ def test_reading_the_lab_writes_nothing(store: JobStore, tmp_path: Path):
         "H11",
         "H12",
         "H13",
+        "H14",
     ]
 
 
@@ -550,3 +551,4 @@ def test_h13_scales_only_its_residual_branches():
     assert [c for _g, c, _s, _ in h13] == [c for _g, c, _s, _ in h8]  # the same cells, seeds and units
     assert "width 128 · branches ×0.0312" in train_title(h13[0][3])
     assert "width 128, residual branches ×0.0312" in report_markdown(_analysed(builtin("H13"), {}))
+    assert {s["network"].get("mlp_branch_scale") for *_, s in train_specs(builtin("H14"))} == {1 / 32}  # its probes

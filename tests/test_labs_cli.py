@@ -41,7 +41,7 @@ def test_nas_filter_outputs(env: Path, capsys):
 def test_hypotheses_commands(env: Path, capsys):
     assert main(["hypotheses", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [h["key"] for h in listed] == [f"H{i}" for i in range(1, 14)]
+    assert [h["key"] for h in listed] == [f"H{i}" for i in range(1, 15)]
     assert main(["hypotheses", "show", "H1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["status"] == "draft" and shown["spec"]["direction"] == "decreasing"

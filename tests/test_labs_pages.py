@@ -91,7 +91,7 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     at = AppTest.from_file(str(REPO / "pages/principles.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     overview = at.dataframe[0].value
-    assert list(overview["key"]) == [f"H{i}" for i in range(1, 14)] and set(
+    assert list(overview["key"]) == [f"H{i}" for i in range(1, 15)] and set(
         overview["status"]
     ) == {"draft"}
     at.selectbox(key="principles_key").set_value("H6").run()
@@ -180,6 +180,7 @@ def test_principles_as_a_reader_writes_nothing(env: Path, monkeypatch, mode: str
         "H11",
         "H12",
         "H13",
+        "H14",
     ]
     assert {m.label: m.value for m in at.metric}["Status"] == "running"
     assert not [b for b in at.button if b.key in ("principles_analyse", "principles_run", "principles_save")]

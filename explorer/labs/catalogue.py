@@ -1,5 +1,5 @@
 """The built-in hypotheses: H1–H6, claims of Chen et al. (NeurIPS 2022) and Shu et al. (ICLR 2020),
-and H7–H13, what makes skip connections work (degradation with depth, stability across learning
+and H7–H14, what makes skip connections work (degradation with depth, stability across learning
 rates, the generalisation gap, gradient flow, scaled residual branches).
 
 They live here, in memory; a store holds one only once somebody runs or edits it, so readers see
@@ -75,7 +75,7 @@ PAPER_CHAINS = dict(width=512, epochs=100, seeds=tuple(range(10)))
 
 
 def paper_size(spec: HypothesisSpec) -> HypothesisSpec:
-    """The GPU-size protocol of a chain hypothesis (H7–H13): a new spec, to save under a new key."""
+    """The GPU-size protocol of a chain hypothesis (H7–H14): a new spec, to save under a new key."""
     if spec.protocol.network != "mlp":
         raise UserError(f"{spec.key} has no paper size here: H2/H3 at paper size need CIFAR-10 (DARTS protocol)")
     changes = {k: v for k, v in PAPER_CHAINS.items() if spec.protocol.kind == "train" or k != "epochs"}
@@ -83,7 +83,7 @@ def paper_size(spec: HypothesisSpec) -> HypothesisSpec:
 
 
 def builtins() -> list[HypothesisSpec]:
-    """H1–H13: the papers' claims and the skip-connection probes, ready to run."""
+    """H1–H14: the papers' claims and the skip-connection probes, ready to run."""
     wider, originals, null = _darts_pairs()
     null_note = (f"Null contrasts left out: adapting {', '.join(null)} changes neither Shu's width nor depth "
                  "(their nodes already take only the cell inputs). Paired by cell; seeds are replicates within a "
@@ -279,6 +279,24 @@ def builtins() -> list[HypothesisSpec]:
             "re-analysis of H8. 1/L, not 1/√L: each branch ends in a ReLU, so its output has a positive mean "
             "(explorer.nets.mlp). The scale applies only where a layer meets an identity edge, so the plain chain is "
             "the same network as in H8.",
+        ),
+        dict(
+            key="H14",
+            title="Gradient flow with scaled skips: the first layer's gradient at initialisation",
+            statement=f"At initialisation, with every layer's branch scaled by 1/{DEEP}, the first layer of a "
+            f"{DEEP}-layer chain gets a gradient closer in size to the last layer's with skips than without (log10 "
+            "ratio, higher = less attenuated).",
+            source="as H11; Hanin & Rolnick, NeurIPS 2018 (with bounded activations, identity paths carry the "
+            "gradient)",
+            direction="greater",
+            groups=[
+                {"label": f"scaled residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
+                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
+            ],
+            protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init", "branch_scale": 1 / DEEP},
+            notes="Registered after H11 was refuted: there, the unscaled residual sum made the head's inputs "
+            "huge, so a ratio of weight gradients measured activation growth as much as gradient flow. Scaling the "
+            "branches keeps the activations bounded (H13's network), separating the two.",
         ),
     ]
     return [validate_model(HypothesisSpec, s, "hypothesis") for s in specs]

@@ -2,7 +2,7 @@
 its queue (one ``train`` job per cell and seed) or answered from the benchmark warehouse, and
 analysed once their jobs have finished (``explorer.labs.analysis``).
 
-Reading never writes: the built-ins (H1–H13) come from the catalogue until somebody runs or edits one.
+Reading never writes: the built-ins (H1–H14) come from the catalogue until somebody runs or edits one.
 Analysing a finished run is an explicit action (``analyse``/``refresh``, from the page's button or
 the CLI), never a side effect of a read; it may queue follow-up jobs, which belong to the user who
 ran the hypothesis and count against their job limit.
