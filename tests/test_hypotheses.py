@@ -552,3 +552,40 @@ def test_h13_scales_only_its_residual_branches():
     assert "width 128 · branches ×0.0312" in train_title(h13[0][3])
     assert "width 128, residual branches ×0.0312" in report_markdown(_analysed(builtin("H13"), {}))
     assert {s["network"].get("mlp_branch_scale") for *_, s in train_specs(builtin("H14"))} == {1 / 32}  # its probes
+
+
+def test_retried_jobs_stand_in_for_the_failed_ones(store: JobStore):
+    """The lab says "retry them and analyse again"; the analysis then used the failed jobs again
+    (found running H13 on a worker that had old code). A job's latest retry with the same spec
+    now stands for it: in the counts, in the values, and for the Hessian follow-ups."""
+    from explorer.core.errors import DataError
+
+    spec = builtin("H4").model_copy(update={"key": "H4-retry"}).with_protocol(seeds=(0, 1, 2, 3, 4))
+    lab = Lab(store)
+    lab.save(spec)
+    h = lab.run("H4-retry")
+    skips = set(h.job_ids[:5])  # group 0, "sequential + skips": the lower loss
+
+    def work(fail: set[int]) -> None:  # an in-process worker: claim every queued job and finish it
+        while (job := store.claim("w", "cpu", ["train"])) is not None:
+            if job.id in fail:
+                store.finish(job.id, job.attempts, "failed", error="SpecError: as on a worker with old code")
+                continue
+            seq = job.id in skips or job.parent_id is not None  # every retry here is of a group-0 job
+            curves = "epoch,train_loss,test_acc\n" + "".join(f"{e},{0.2 if seq else 0.3},0.9\n" for e in range(1, 21))
+            store.put_artifact(job.id, "curves.csv", curves.encode())
+            store.finish(job.id, job.attempts, "succeeded")
+
+    failed = h.job_ids[:3]
+    work(set(failed))
+    with pytest.raises(DataError, match=r"did not succeed; retry them"):
+        lab.analyse("H4-retry")
+    retries = [store.retry(j) for j in failed]
+    assert lab.job_status(lab.get("H4-retry")) == {"queued": 3, "succeeded": 7}
+    work({retries[0]})  # the first retry fails too; retried once more
+    again = store.retry(retries[0])
+    assert lab.job_status(lab.get("H4-retry")) == {"queued": 1, "succeeded": 9}
+    work(set())
+    done = lab.analyse("H4-retry")
+    assert done.status == "analysed" and done.verdict == "supported", done.record.message
+    assert [lab.attempt(j).id for j in h.job_ids[:4]] == [again, retries[1], retries[2], h.job_ids[3]]

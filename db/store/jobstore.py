@@ -252,6 +252,12 @@ class JobStore:
             self._check_active(conn, old.owner, 1, max_active)
             return int(conn.execute(insert(jobs).values(**values).returning(jobs.c.id)).scalar_one())
 
+    def children(self, job_id: int) -> list[Job]:
+        """The jobs made from ``job_id`` (its retries and clones: ``parent_id``), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.parent_id == job_id).order_by(jobs.c.id))
+            return [Job.from_row(row) for row in rows]
+
     # ---------------------------------------------------------------- metric streams
 
     def metrics(

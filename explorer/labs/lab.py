@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from db.hypotheses import HypothesisStore, HypothesisStoreError, StoredHypothesis
-from db.store import utcnow
+from db.store import Job, utcnow
 from explorer.core.access import OPEN, AccessError, User, owner_user
 from explorer.core.errors import DataError, UserError
 from explorer.core.specs import validate_model
@@ -251,11 +251,22 @@ class Lab:
         return self._wrap(self.records.lock(self._stored(h).record.id, job_ids))
 
     def job_status(self, h: Hypothesis) -> dict[str, int]:
+        """How many of the run's jobs are in each status, each counted by its latest attempt."""
         counts: dict[str, int] = {}
         for job_id in h.job_ids:
-            status = self.store.get(job_id).status
+            status = self.attempt(job_id).status
             counts[status] = counts.get(status, 0) + 1
         return counts
+
+    def attempt(self, job_id: int) -> Job:
+        """The job that stands for ``job_id`` in an analysis: the job itself, or, when it did not succeed,
+        its latest retry (``explorer jobs retry``, the Jobs page's Retry: the same kind and spec), following
+        retries of retries. Without this, "retry them and analyse again" analysed the failed jobs again."""
+        job = self.store.get(job_id)
+        if job.status == "succeeded":
+            return job
+        retries = [c for c in self.store.children(job_id) if c.kind == job.kind and c.spec == job.spec]
+        return self.attempt(retries[-1].id) if retries else job
 
     def _owner(self, h: Hypothesis) -> str | None:
         # One run's jobs are queued together, as one user's (follow-ups as the same user's).
@@ -298,12 +309,13 @@ class Lab:
         all or none, as the runner's: they see them and they count against the runner's limit."""
         from explorer.jobs.queue import submit_many
 
-        failed = [j for j in h.job_ids if self.store.get(j).status != "succeeded"]
+        trained = [self.attempt(j) for j in h.job_ids]
+        failed = [j.id for j in trained if j.status != "succeeded"]
         if failed:
             return self._wrap(self.records.set_result(
                 h.record.id, status="failed", message=f"train jobs {failed} did not succeed; nothing to measure"))
-        specs = [("hessian_top", {"train_job": j, "top_k": 1, "samples": h.spec.protocol.hessian_samples, "seed": 0})
-                 for j in h.job_ids]
+        specs = [("hessian_top", {"train_job": j.id, "top_k": 1, "samples": h.spec.protocol.hessian_samples,
+                                  "seed": 0}) for j in trained]
         try:
             follow = submit_many(self.store, specs, user=self.runner(h))
         except AccessError as exc:
@@ -354,14 +366,14 @@ class Lab:
         # Follow-up jobs (hessian_top) come after the train jobs, in the same order.
         measured = h.job_ids[len(runs):] if p.metric in FOLLOW_UP_METRICS else h.job_ids[: len(runs)]
         for job_id in measured:
-            job = self.store.get(job_id)
+            job = self.attempt(job_id)
             if job.status != "succeeded":
-                failed.append(job_id)
+                failed.append(job.id)
                 values.append(float("nan"))
             elif p.metric == "hessian_top":
                 values.append(float(job.result["eigenvalues"][0]))
             else:
-                curves = curves_from_csv(self.store.read_artifact(job_id, "curves.csv"))
+                curves = curves_from_csv(self.store.read_artifact(job.id, "curves.csv"))
                 values.append(metric_value(curves, p.metric, p.metric_epoch))
         if failed:
             raise DataError(f"jobs {failed} did not succeed; retry them (explorer jobs retry ID) and analyse again")
