@@ -68,8 +68,13 @@ st.subheader("Hypotheses")
 st.dataframe(pd.DataFrame(rows), hide_index=True, key="principles_overview")
 family = lab.family()
 if family:
-    st.caption(f"Family-wise: Holm across the {len(family)} analysed hypotheses")
-    st.dataframe(pd.DataFrame(family).drop(columns=["family_size"]), hide_index=True, key="principles_family")
+    st.caption(f"Family-wise: Holm across the {len(family)} analysed hypotheses; a \"supported\" or \"refuted\" "
+               "stands only if its family-adjusted p is below α")
+    # p-values as people read them: an underflowed p is "< 1e-300", never "0"
+    table = pd.DataFrame(family).drop(columns=["family_size"]).rename(
+        columns={"p_family": "family-adjusted p", "family_verdict": "after the correction"})
+    table[["p", "family-adjusted p"]] = table[["p", "family-adjusted p"]].map(format_p)
+    st.dataframe(table, hide_index=True, key="principles_family")
 
 keys = [h.key for h in hypotheses]
 key = st.selectbox("Hypothesis", keys, key="principles_key",

@@ -118,7 +118,8 @@ def test_principles_lists_runs_and_versions(env: Path, nb201_warehouse: Path, mo
     assert fig["layout"]["showlegend"] is True
     assert not any(e.label.endswith("p = 0 (Holm 0)") or "p = 0 " in e.label for e in at.expander)
     family = at.dataframe[1].value  # Holm across the analysed hypotheses
-    assert list(family["key"]) == ["H6"] and list(family["family_verdict"]) == ["supported"]
+    assert list(family["key"]) == ["H6"] and list(family["after the correction"]) == ["supported"]
+    assert list(family["p"]) == ["< 1e-300"] and list(family["family-adjusted p"]) == ["< 1e-300"]  # not "0"
 
     # editing the locked H6 saves version 2, unlocked
     spec = json.loads(at.text_area(key="principles_spec_H6_1").value)
