@@ -47,7 +47,7 @@ def _bare(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
             float(torch.nn.functional.cross_entropy(model(x), y))
 
 
-def bn_compare(epochs: int, samples: int, seed: int = 0) -> None:
+def bn_compare(epochs: int, samples: int, seed: int = 0, png: str | None = None) -> None:
     from explorer.experiments.train import TrainSpec, train
 
     spec = TrainSpec.model_validate({
@@ -64,6 +64,28 @@ def bn_compare(epochs: int, samples: int, seed: int = 0) -> None:
     for mode in ("running", "batch"):
         loss = SurfaceEvaluator(result.model, x, y, d1, d2, bn_stats=mode).grid(axis, axis, method="loop").loss
         print(f"| {mode} | {loss[2, 2]:.3f} | {loss[4, 4]:.3f} | {loss[2, 0]:.3f} | {np.nanmax(loss):.3f} |")
+    if png:
+        _bn_contours(result, x, y, d1, d2, epochs, png)
+
+
+def _bn_contours(result, x, y, d1, d2, epochs: int, png: str) -> None:
+    """The two surfaces side by side on a 21×21 grid, log10 loss on one colour scale."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    axis = np.linspace(-1, 1, STEPS)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["running statistics (eval mode, as Li et al.)",
+                                                        "batch statistics of the evaluated samples"])
+    for col, mode in enumerate(("running", "batch"), start=1):
+        loss = SurfaceEvaluator(result.model, x, y, d1, d2, bn_stats=mode).grid(axis, axis, method="loop").loss
+        fig.add_trace(go.Contour(x=axis, y=axis, z=np.log10(loss), zmin=-1.5, zmax=2, colorscale="Viridis",
+                                 contours={"showlabels": True}, showscale=col == 2,
+                                 colorbar={"title": "log10 loss"}), row=1, col=col)
+        fig.update_xaxes(title_text="α (direction 1)", row=1, col=col)
+    fig.update_yaxes(title_text="β (direction 2)", row=1, col=1)
+    fig.update_layout(width=1000, height=460, title=f"NB201 ResNet cell (C=8, N=1), digits, {epochs} epochs: "
+                                                    f"test-split loss, {len(y)} samples, directions seed 0")
+    fig.write_image(png)
 
 
 def main() -> None:
@@ -75,10 +97,12 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--bn-compare", type=int, default=0, metavar="EPOCHS",
                     help="running vs batch BatchNorm statistics after EPOCHS epochs (see above), then stop")
+    ap.add_argument("--png", default=None, help="with --bn-compare: the first run's two surfaces as a figure "
+                                                "(plotly + kaleido, needs Chromium)")
     args = ap.parse_args()
     if args.bn_compare:
         for epochs in (args.bn_compare, 4 * args.bn_compare):
-            bn_compare(epochs, args.samples)
+            bn_compare(epochs, args.samples, png=args.png if epochs == args.bn_compare else None)
         return
     device = torch.device(args.device)
     data = load_dataset(DataSpec(name="digits")).to(device)
