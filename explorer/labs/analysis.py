@@ -118,11 +118,12 @@ def _summary(labels: Sequence[str], groups: Sequence[np.ndarray]) -> list[dict[s
     for lab, g in zip(labels, groups, strict=True):
         f = g[np.isfinite(g)]
         row: dict[str, Any] = {"label": lab, "n": int(g.size), "diverged": int(g.size - f.size)}
-        stats = {"mean": np.mean, "std": lambda x: np.std(x, ddof=1) if x.size > 1 else np.nan, "median": np.median,
-                 "min": np.min, "q1": lambda x: np.quantile(x, 0.25), "q3": lambda x: np.quantile(x, 0.75),
-                 "max": np.max}
-        out.append(row | {k: (float(fn(f)) if f.size else None) for k, fn in stats.items()})
+        out.append(row | {k: (float(fn(f)) if f.size else None) for k, fn in _STATS.items()})
     return out
+
+
+_STATS = {"mean": np.mean, "std": lambda x: np.std(x, ddof=1) if x.size > 1 else np.nan, "median": np.median,
+          "min": np.min, "q1": lambda x: np.quantile(x, 0.25), "q3": lambda x: np.quantile(x, 0.75), "max": np.max}
 
 
 def _ranks(groups: Sequence[np.ndarray], worst: float) -> list[np.ndarray]:
@@ -155,6 +156,17 @@ def analyse_unit(values: Sequence[np.ndarray], labels: Sequence[str], direction:
             raise DataError(f"group {label!r} has {np.isfinite(g).sum()} finite value(s) ({lost} of {g.size} runs "
                             "diverged or gave no value, and the metric is undefined for them); a test needs at least 2")
     groups = [g[np.isfinite(g)] if blocks is None else g for g in groups]
+    res = _tests(groups, labels, direction, margin=margin, seed=seed, blocks=blocks)
+    if out.get("ranked"):  # the same tests, on ranks: say so wherever a test is named
+        for part in [res["primary"], *(pr["test"] for pr in res.get("pairs", []))]:
+            part["test"] += " on ranks (diverged runs ranked worst)"
+    return out | res
+
+
+def _tests(groups: list[np.ndarray], labels: Sequence[str], direction: str, *, margin: float | None, seed: int,
+           blocks: Sequence[np.ndarray] | None) -> dict[str, Any]:
+    """The tests ``analyse_unit`` reports, on groups it has checked (and ranked, where it ranks)."""
+    out: dict[str, Any] = {}
     if direction in ("increasing", "decreasing"):
         order = np.concatenate([np.full(g.size, i) for i, g in enumerate(groups)])
         trend = spearman_trend(order, np.concatenate(groups), "two-sided")
@@ -228,9 +240,6 @@ def analyse(spec: HypothesisSpec, unit_values: dict[str, list[np.ndarray]], *, s
         res = analyse_unit(values, labels, spec.direction, margin=spec.protocol.equivalence_margin, seed=seed,
                            blocks=blocks.get(unit) if blocks else None,
                            worst=DIVERGED_IS_WORST.get(spec.protocol.metric))
-        if res.get("ranked"):  # the same tests, on ranks: say so wherever the test is named
-            for part in [res["primary"], *(pr["test"] for pr in res.get("pairs", []))]:
-                part["test"] += " on ranks (diverged runs ranked worst)"
         units.append({"unit": unit, **res})
     verdict, adjusted, p_verdict = verdict_of(units, spec.direction, spec.protocol.alpha)
     for u, adj in zip(units, adjusted, strict=True):

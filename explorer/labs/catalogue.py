@@ -60,6 +60,13 @@ def chain(depth: int, residual: bool) -> str:
     return _mlp(edges, depth + 1)
 
 
+def skips_vs_plain(depth: int, residual: str = "residual") -> list[dict]:
+    """The two groups of the chain hypotheses: a ``depth``-layer chain with identity edges (labelled
+    ``residual``), then the same chain without them."""
+    return [{"label": f"{residual}, {depth} layers", "cells": [chain(depth, True)]},
+            {"label": f"plain, {depth} layers", "cells": [chain(depth, False)]}]
+
+
 CONVERGENCE = dict(data={"name": "digits_flat"}, network="mlp", width=256, optimizer="sgd", lr=0.01, momentum=0.0,
                    batch_size=64, epochs=20, seeds=SEEDS, metric="train_loss_auc")
 # Paired by cell, 4 seeds: 2 pairs × C(8, 4)² = 4,900 splits, so the floor is p = 2/4900 ≈ 0.0004.
@@ -196,10 +203,7 @@ def builtins() -> list[HypothesisSpec]:
             "training loss than the plain chain (same parameters), on each built-in data set.",
             source="He et al., CVPR 2016, Sec. 4.1 (plain vs residual at equal depth)",
             direction="less",
-            groups=[
-                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
-            ],
+            groups=skips_vs_plain(DEEP),
             protocol={**CHAINS, "metric": "final_train_loss"},
         ),
         dict(
@@ -209,10 +213,7 @@ def builtins() -> list[HypothesisSpec]:
             "plain ones (metric: 1 for a run that diverged or had a loss spike).",
             source="stabilised training as a reason for skips (e.g. Balduzzi et al., ICML 2017)",
             direction="less",
-            groups=[
-                {"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
-                {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]},
-            ],
+            groups=skips_vs_plain(MID),
             protocol={
                 **CHAINS,
                 "metric": "unstable",
@@ -229,10 +230,7 @@ def builtins() -> list[HypothesisSpec]:
             "loss, within 0.05 nats, on each built-in data set.",
             source="feature reuse vs fitting: faster fitting need not widen the gap (Huang et al., 2020)",
             direction="none",
-            groups=[
-                {"label": f"residual, {MID} layers", "cells": [chain(MID, True)]},
-                {"label": f"plain, {MID} layers", "cells": [chain(MID, False)]},
-            ],
+            groups=skips_vs_plain(MID),
             protocol={**CHAINS, "metric": "generalisation_gap", "equivalence_margin": 0.05},
         ),
         dict(
@@ -242,10 +240,7 @@ def builtins() -> list[HypothesisSpec]:
             "to the last layer's with skips than without (log10 ratio, higher = less attenuated).",
             source="He et al., ECCV 2016 (identity mappings propagate the gradient); Balduzzi et al., ICML 2017",
             direction="greater",
-            groups=[
-                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
-            ],
+            groups=skips_vs_plain(DEEP),
             protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init"},
         ),
         dict(
@@ -255,10 +250,7 @@ def builtins() -> list[HypothesisSpec]:
             "size to the last layer's with skips than without (on the last training batch).",
             source="as H11, during training (the gradient-flow columns of the training curves)",
             direction="greater",
-            groups=[
-                {"label": f"residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
-            ],
+            groups=skips_vs_plain(DEEP),
             protocol={**CHAINS, "metric": "grad_attenuation_final"},
         ),
         dict(
@@ -269,10 +261,7 @@ def builtins() -> list[HypothesisSpec]:
             source="Hanin & Rolnick, NeurIPS 2018 (residual branch scales bound the activations' growth); Zhang, "
             "Dauphin & Ma, ICLR 2019 (Fixup); De & Smith, NeurIPS 2020 (SkipInit)",
             direction="less",
-            groups=[
-                {"label": f"scaled residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
-            ],
+            groups=skips_vs_plain(DEEP, "scaled residual"),
             protocol={**CHAINS, "metric": "final_train_loss", "branch_scale": 1 / DEEP},
             notes=f"Registered after H8's unscaled residual chains diverged (activations ×2.8 per layer at "
             f"initialisation, about 10^14 at {DEEP} layers): a new hypothesis on a different network, not a "
@@ -289,10 +278,7 @@ def builtins() -> list[HypothesisSpec]:
             source="as H11; Hanin & Rolnick, NeurIPS 2018 (with bounded activations, identity paths carry the "
             "gradient)",
             direction="greater",
-            groups=[
-                {"label": f"scaled residual, {DEEP} layers", "cells": [chain(DEEP, True)]},
-                {"label": f"plain, {DEEP} layers", "cells": [chain(DEEP, False)]},
-            ],
+            groups=skips_vs_plain(DEEP, "scaled residual"),
             protocol={**CHAINS, "kind": "probe", "metric": "grad_attenuation_init", "branch_scale": 1 / DEEP},
             notes="Registered after H11 was refuted: there, the unscaled residual sum made the head's inputs "
             "huge, so a ratio of weight gradients measured activation growth as much as gradient flow. Scaling the "
