@@ -50,7 +50,8 @@ def test_sigterm_requeues_a_running_job_and_a_new_worker_finishes_it(tmp_path):
     finally:
         assert stop_worker(first) == 0
     job = store.get(job_id)
-    assert (job.status, job.attempts, job.worker_id) == ("queued", 0, None)  # a clean stop does not count
+    # a clean stop does not count (the message says how it ended when it does: seen once as "failed" in CI)
+    assert (job.status, job.attempts, job.worker_id) == ("queued", 0, None), (job.message, job.error)
     assert "shut down" in job.message
     assert store.metrics(job_id)  # it had started writing its stream
 
